@@ -1,0 +1,3 @@
+using EdgeRuntime.Tools.Commands;
+
+return EdgeFwCli.Run(args);

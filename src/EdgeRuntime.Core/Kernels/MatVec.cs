@@ -1,0 +1,107 @@
+using System.Runtime.Intrinsics;
+using EdgeRuntime.Core.Tensors;
+
+namespace EdgeRuntime.Core.Kernels;
+
+/// <summary>Matrix-vector product <c>y = W·x</c> for f32 weights, four rows per pass so each load of x serves four rows.</summary>
+/// <remarks>
+/// <c>W</c> is row-major <c>(rows, cols)</c>. Callers split rows across workers (<see cref="Linear"/>); this type trusts its inputs.
+/// Stateless; safe from any thread.
+/// </remarks>
+public static unsafe class MatVec
+{
+    /// <summary>Computes rows <c>[rowStart, rowEnd)</c> of <c>y = W·x</c>.</summary>
+    public static void F32Rows(float* w, int cols, float* x, float* y, int rowStart, int rowEnd)
+    {
+        if (Vector256.IsHardwareAccelerated && cols >= 8) F32RowsVector256(w, cols, x, y, rowStart, rowEnd);
+        else if (Vector128.IsHardwareAccelerated && cols >= 4) F32RowsVector128(w, cols, x, y, rowStart, rowEnd);
+        else ReferenceRows(w, cols, x, y, rowStart, rowEnd);
+    }
+
+    internal static void F32RowsVector256(float* w, int cols, float* x, float* y, int rowStart, int rowEnd)
+    {
+        int r = rowStart;
+        int vecEnd = cols & ~7;
+        for (; r + 4 <= rowEnd; r += 4)
+        {
+            float* w0 = w + (long)r * cols, w1 = w0 + cols, w2 = w1 + cols, w3 = w2 + cols;
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (int c = 0; c < vecEnd; c += 8)
+            {
+                var xv = Vector256.Load(x + c);
+                a0 = Vector256.MultiplyAddEstimate(Vector256.Load(w0 + c), xv, a0);
+                a1 = Vector256.MultiplyAddEstimate(Vector256.Load(w1 + c), xv, a1);
+                a2 = Vector256.MultiplyAddEstimate(Vector256.Load(w2 + c), xv, a2);
+                a3 = Vector256.MultiplyAddEstimate(Vector256.Load(w3 + c), xv, a3);
+            }
+            float s0 = Vector256.Sum(a0), s1 = Vector256.Sum(a1), s2 = Vector256.Sum(a2), s3 = Vector256.Sum(a3);
+            for (int c = vecEnd; c < cols; c++)
+            {
+                float xc = x[c];
+                s0 += w0[c] * xc; s1 += w1[c] * xc; s2 += w2[c] * xc; s3 += w3[c] * xc;
+            }
+            y[r] = s0; y[r + 1] = s1; y[r + 2] = s2; y[r + 3] = s3;
+        }
+        for (; r < rowEnd; r++) y[r] = Dot.F32Vector256(w + (long)r * cols, x, cols);
+    }
+
+    internal static void F32RowsVector128(float* w, int cols, float* x, float* y, int rowStart, int rowEnd)
+    {
+        int r = rowStart;
+        int vecEnd = cols & ~3;
+        for (; r + 4 <= rowEnd; r += 4)
+        {
+            float* w0 = w + (long)r * cols, w1 = w0 + cols, w2 = w1 + cols, w3 = w2 + cols;
+            Vector128<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (int c = 0; c < vecEnd; c += 4)
+            {
+                var xv = Vector128.Load(x + c);
+                a0 = Vector128.MultiplyAddEstimate(Vector128.Load(w0 + c), xv, a0);
+                a1 = Vector128.MultiplyAddEstimate(Vector128.Load(w1 + c), xv, a1);
+                a2 = Vector128.MultiplyAddEstimate(Vector128.Load(w2 + c), xv, a2);
+                a3 = Vector128.MultiplyAddEstimate(Vector128.Load(w3 + c), xv, a3);
+            }
+            float s0 = Vector128.Sum(a0), s1 = Vector128.Sum(a1), s2 = Vector128.Sum(a2), s3 = Vector128.Sum(a3);
+            for (int c = vecEnd; c < cols; c++)
+            {
+                float xc = x[c];
+                s0 += w0[c] * xc; s1 += w1[c] * xc; s2 += w2[c] * xc; s3 += w3[c] * xc;
+            }
+            y[r] = s0; y[r + 1] = s1; y[r + 2] = s2; y[r + 3] = s3;
+        }
+        for (; r < rowEnd; r++) y[r] = Dot.F32Vector128(w + (long)r * cols, x, cols);
+    }
+
+    /// <summary>Scalar twin: <c>y[r] = Σ_c W[r,c]·x[c]</c>, accumulated in double.</summary>
+    internal static void ReferenceRows(float* w, int cols, float* x, float* y, int rowStart, int rowEnd)
+    {
+        for (int r = rowStart; r < rowEnd; r++) y[r] = Dot.Reference(w + (long)r * cols, x, cols);
+    }
+
+    /// <summary>Rows of <c>y = W·x</c> for any weight type: f32 directly, others through their registered row kernel.</summary>
+    public static void Rows(WeightMatrix w, float* x, float* y, int rowStart, int rowEnd)
+    {
+        if (w.Type == DType.F32) F32Rows((float*)w.Data, w.Cols, x, y, rowStart, rowEnd);
+        else MatVecRegistry.Rows(w, x, y, rowStart, rowEnd);
+    }
+}
+
+/// <summary>Row kernels for non-f32 weight types, registered by the code that implements them (quantisation).</summary>
+/// <remarks>Registration happens once at start-up.</remarks>
+public static unsafe class MatVecRegistry
+{
+    private static readonly delegate*<WeightMatrix, float*, float*, int, int, void>[] s_kernels =
+        new delegate*<WeightMatrix, float*, float*, int, int, void>[64];
+
+    /// <summary>Registers the row kernel for <paramref name="type"/>.</summary>
+    public static void Register(DType type, delegate*<WeightMatrix, float*, float*, int, int, void> kernel) => s_kernels[(int)type] = kernel;
+
+    /// <summary>Runs the registered kernel.</summary>
+    /// <exception cref="NotSupportedException">No kernel for the weight's type.</exception>
+    public static void Rows(WeightMatrix w, float* x, float* y, int rowStart, int rowEnd)
+    {
+        var k = s_kernels[(int)w.Type];
+        if (k == null) throw new NotSupportedException($"matvec: no kernel for {w.Type} weights ('{w.Name}')");
+        k(w, x, y, rowStart, rowEnd);
+    }
+}

@@ -1,0 +1,98 @@
+using System.Text.Json;
+using EdgeRuntime.Models.Families.Aaren;
+using EdgeRuntime.Models.Families.Based;
+using EdgeRuntime.Models.Families.TransNormer;
+using EdgeRuntime.Models.Formats;
+using EdgeRuntime.Models.Formats.Safetensors;
+using EdgeRuntime.Models.Sessions;
+
+namespace EdgeRuntime.Models;
+
+/// <summary>Opens a model from a checkpoint directory (<c>config.json</c> + <c>*.safetensors</c>) and picks its family.</summary>
+/// <remarks>Stateless; safe from any thread.</remarks>
+public static class ModelLoader
+{
+    /// <summary>Loads the model at <paramref name="path"/>.</summary>
+    /// <exception cref="ModelLoadException">Malformed or inconsistent files; the message names the file and the problem.</exception>
+    /// <exception cref="FileNotFoundException">Nothing at <paramref name="path"/>.</exception>
+    public static IModel Load(string path, ModelOptions? options = null)
+    {
+        options ??= new ModelOptions();
+        if (Directory.Exists(path)) return LoadDirectory(path, options);
+        if (File.Exists(path))
+        {
+            if (Path.GetFileName(path) == "config.json") return LoadDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!, options);
+            throw new ModelFormatException($"model: '{Path.GetFullPath(path)}' is not a checkpoint directory; expected a directory with config.json and *.safetensors");
+        }
+        throw new FileNotFoundException($"model: nothing at '{Path.GetFullPath(path)}'", path);
+    }
+
+    /// <summary>The family a <c>config.json</c> describes: "based", "transnormer" or "aaren".</summary>
+    /// <exception cref="ModelConfigException">Not JSON, or not one of the three families.</exception>
+    public static string DetectFamily(string json, string configPath)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(json);
+        }
+        catch (JsonException ex)
+        {
+            throw new ModelConfigException($"config: '{configPath}' is not valid JSON ({ex.Message})", ex);
+        }
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) throw new ModelConfigException($"config: '{configPath}' is not a JSON object");
+            string? modelType = root.TryGetProperty("model_type", out var mt) && mt.ValueKind == JsonValueKind.String ? mt.GetString() : null;
+            string? target = root.TryGetProperty("_target_", out var tg) && tg.ValueKind == JsonValueKind.String ? tg.GetString() : null;
+            if (modelType == "transnormer") return "transnormer";
+            if (modelType == "aaren") return "aaren";
+            if ((target?.StartsWith("based.", StringComparison.Ordinal) ?? false) || root.TryGetProperty("alt_mixer", out _) || root.TryGetProperty("mixer", out _))
+                return "based";
+            throw new ModelConfigException(
+                $"config: 'model_type' in '{configPath}' is '{modelType ?? "(missing)"}', expected 'transnormer', 'aaren', or a BASED GPT2MixerConfig");
+        }
+    }
+
+    private static IModel LoadDirectory(string directory, ModelOptions options)
+    {
+        string configPath = Path.Combine(Path.GetFullPath(directory), "config.json");
+        if (!File.Exists(configPath)) throw new ModelConfigException($"config: no config.json in '{Path.GetFullPath(directory)}'");
+        string json = File.ReadAllText(configPath);
+        string family = DetectFamily(json, configPath);
+        // Parse the config before mapping weights so config errors come first.
+        switch (family)
+        {
+            case "based":
+                {
+                    var config = BasedConfig.FromJson(json, configPath);
+                    return WithWeights(directory, w => BasedModel.Load(w, config, options));
+                }
+            case "transnormer":
+                {
+                    var config = TransNormerConfig.FromJson(json, configPath);
+                    return WithWeights(directory, w => TransNormerModel.Load(w, config, options));
+                }
+            default:
+                {
+                    var config = AarenConfig.FromJson(json, configPath);
+                    return WithWeights(directory, w => AarenModel.Load(w, config, options));
+                }
+        }
+    }
+
+    private static IModel WithWeights(string directory, Func<WeightSource, IModel> load)
+    {
+        var weights = new SafetensorsWeightSource(directory);
+        try
+        {
+            return load(weights);
+        }
+        catch
+        {
+            weights.Dispose();
+            throw;
+        }
+    }
+}
