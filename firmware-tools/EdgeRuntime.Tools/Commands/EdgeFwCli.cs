@@ -8,7 +8,18 @@ public static class EdgeFwCli
     /// <summary>Parses and runs; returns the exit code (0 ok, 1 failure, 2 usage or unusable input).</summary>
     public static int Run(string[] args)
     {
-        var root = new RootCommand("edgefw: firmware tools for EdgeRuntime models (convert, quantize, inspect, verify, bench, bundle)");
-        return root.Parse(args).Invoke();
+        var root = new RootCommand("edgefw: firmware tools for EdgeRuntime models (convert, quantize, inspect, verify, bench, bundle)")
+        {
+            VerifyCommand.Create(),
+            InspectCommand.Create(),
+        };
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var e in parse.Errors) Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine("Run 'edgefw --help' for usage.");
+            return ExitCodes.Usage;
+        }
+        return parse.Invoke();
     }
 }

@@ -1,0 +1,77 @@
+using System.CommandLine;
+using System.Text.Json;
+using EdgeRuntime.Models;
+using EdgeRuntime.Models.Formats;
+using EdgeRuntime.Models.Sessions;
+using EdgeRuntime.Models.Verification;
+using Spectre.Console;
+
+namespace EdgeRuntime.Tools.Commands;
+
+/// <summary><c>edgefw verify &lt;model&gt; --golden &lt;file&gt;</c>: runs a model against a golden file and reports each check.</summary>
+public static class VerifyCommand
+{
+    /// <summary>Builds the command.</summary>
+    public static Command Create()
+    {
+        var model = new Argument<string>("model") { Description = "Checkpoint directory (config.json + *.safetensors) or GGUF file." };
+        var golden = new Option<string>("--golden") { Description = "Golden outputs (golden.safetensors). Required.", Required = true };
+        var threads = new Option<int>("--threads") { Description = "Worker threads, integer >= 0 (default 0 = one per core).", DefaultValueFactory = _ => 0 };
+        var tolerance = new Option<double>("--tolerance") { Description = "Max relative error per check, > 0 (default 1e-4, the f32 bound of the goldens).", DefaultValueFactory = _ => GoldenVerifier.DefaultTolerance };
+        var json = new Option<bool>("--json") { Description = "Print machine-readable JSON to stdout instead of a table." };
+        var command = new Command("verify", "Run a model against a golden file; exit 0 if every check passes, 1 on a mismatch, 2 on unusable input.")
+        {
+            model, golden, threads, tolerance, json,
+        };
+        command.SetAction(parse => Run(parse.GetValue(model)!, parse.GetValue(golden)!, parse.GetValue(threads), parse.GetValue(tolerance), parse.GetValue(json)));
+        return command;
+    }
+
+    /// <summary>Runs the verification; returns the exit code.</summary>
+    public static int Run(string modelPath, string goldenPath, int threads, double tolerance, bool json)
+    {
+        if (threads < 0 || !(tolerance > 0)) return Fail(json, "verify: --threads must be >= 0 and --tolerance > 0", ExitCodes.Usage);
+        VerifyReport report;
+        try
+        {
+            using var model = ModelLoader.Load(modelPath, new ModelOptions { Threads = threads });
+            var progress = new SyncProgress(name => Console.Error.WriteLine($"verify: {name}"));
+            report = GoldenVerifier.Verify(model, goldenPath, tolerance, progress);
+        }
+        catch (Exception ex) when (ex is ModelLoadException or IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            return Fail(json, ex.Message, ExitCodes.Usage);
+        }
+
+        if (json)
+        {
+            var dto = new VerifyJson(report.Model, report.Golden, report.Pass,
+                report.Checks.Select(c => new VerifyCheckJson(c.Name, c.MaxRelError, c.RelRms, c.Top1Agreement, c.Tolerance, c.Pass, c.Detail)).ToList());
+            Console.Out.WriteLine(JsonSerializer.Serialize(dto, ToolJsonContext.Default.VerifyJson));
+        }
+        else
+        {
+            var table = new Table().AddColumns("check", "max rel error", "rel RMS", "top-1", "tolerance", "pass", "detail");
+            foreach (var c in report.Checks)
+                table.AddRow(Markup.Escape(c.Name), c.MaxRelError.ToString("E2"), c.RelRms.ToString("E2"), c.Top1Agreement.ToString("P1"),
+                    c.Tolerance.ToString("G3"), c.Pass ? "[green]pass[/]" : "[red]FAIL[/]", Markup.Escape(c.Detail ?? ""));
+            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+            console.Write(table);
+            console.MarkupLine(report.Pass ? "[green]PASS[/] {0}" : "[red]FAIL[/] {0}", Markup.Escape(report.Model));
+        }
+        return report.Pass ? ExitCodes.Ok : ExitCodes.Failure;
+    }
+
+    internal static int Fail(bool json, string message, int code)
+    {
+        if (json) Console.Out.WriteLine(JsonSerializer.Serialize(new ErrorJson(message), ToolJsonContext.Default.ErrorJson));
+        Console.Error.WriteLine($"error: {message}");
+        return code;
+    }
+
+    /// <summary>An IProgress that reports synchronously (Progress&lt;T&gt; posts to the thread pool).</summary>
+    private sealed class SyncProgress(Action<string> report) : IProgress<string>
+    {
+        public void Report(string value) => report(value);
+    }
+}
