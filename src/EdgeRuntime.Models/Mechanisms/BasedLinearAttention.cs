@@ -67,9 +67,12 @@ public sealed class BasedLinearAttention
 
     private int HeadStateLength => ExpandedSize * HeadSize + ExpandedSize;
 
-    /// <summary>Floats of scratch for <paramref name="tokens"/> tokens (Step: 1).</summary>
-    public int ScratchLength(int tokens) =>
-        tokens * (2 * HeadCount * FeatureSize + 2 * HeadCount * HeadSize) + 2 * ExpandedSize + HeadSize;
+    /// <summary>Floats of scratch for <paramref name="tokens"/> tokens (Step: 1) split over <paramref name="workers"/> workers.</summary>
+    public int ScratchLength(int tokens, int workers = 1) =>
+        tokens * (2 * HeadCount * FeatureSize + 2 * HeadCount * HeadSize) + Math.Max(1, workers) * WorkerScratchLength;
+
+    /// <summary>Per-worker floats: two feature rows and one accumulator.</summary>
+    private int WorkerScratchLength => 2 * ExpandedSize + HeadSize;
 
     /// <summary>Loads <c>{prefix}.proj_q</c>, <c>proj_k</c>, <c>proj_v</c> and <c>out_proj</c> (no biases).</summary>
     /// <param name="weights">Source of the tensors.</param>
@@ -101,7 +104,7 @@ public sealed class BasedLinearAttention
     public void Step(WorkerPool pool, ReadOnlySpan<float> x, Span<float> state, Span<float> y, Span<float> scratch)
     {
         int f = FeatureSize, hd = HeadSize, dx = ExpandedSize;
-        CheckLengths(state, scratch, 1);
+        CheckLengths(state, scratch, 1, 1);
         var b = new Buffers(this, scratch, 1);
         Span<float> q = b.Q, k = b.K, v = b.V, o = b.O, phiQ = b.Phi, phiK = b.PhiK, num = b.Num;
 
@@ -141,62 +144,100 @@ public sealed class BasedLinearAttention
     /// <param name="tokens">Token count (the chunk).</param>
     /// <param name="state">This layer's state, updated in place.</param>
     /// <param name="y">Outputs <c>(tokens, HiddenSize)</c>; must not overlap x.</param>
-    /// <param name="scratch"><see cref="ScratchLength"/>(tokens) floats.</param>
+    /// <param name="scratch"><see cref="ScratchLength"/>(tokens, pool.WorkerCount) floats; heads are split across the pool.</param>
     public void Prefill(WorkerPool pool, ReadOnlySpan<float> x, int tokens, Span<float> state, Span<float> y, Span<float> scratch)
     {
-        int f = FeatureSize, hd = HeadSize, dx = ExpandedSize, qw = HeadCount * f, vw = HeadCount * hd;
-        CheckLengths(state, scratch, tokens);
+        CheckLengths(state, scratch, tokens, pool.WorkerCount);
         var b = new Buffers(this, scratch, tokens);
-        Span<float> q = b.Q, k = b.K, v = b.V, o = b.O, phi = b.Phi, num = b.Num;
 
         // 1. Project q, k, v for the whole chunk.
-        Linear.Forward(pool, _q, default, x, q, tokens);
-        Linear.Forward(pool, _k, default, x, k, tokens);
-        Linear.Forward(pool, _v, default, x, v, tokens);
+        Linear.Forward(pool, _q, default, x, b.Q, tokens);
+        Linear.Forward(pool, _k, default, x, b.K, tokens);
+        Linear.Forward(pool, _v, default, x, b.V, tokens);
 
-        for (int h = 0; h < HeadCount; h++)
+        // 2–3. Attention and state update, heads split across the pool.
+        HeadJob.Run(pool, this, b, tokens, state, scratch[b.WorkerStart..]);
+
+        // 4. Output projection.
+        Linear.Forward(pool, _out, default, b.O, y, tokens);
+    }
+
+    /// <summary>One head of <see cref="Prefill"/>: the chunk's outputs, then the chunk folded into the head's <c>S</c> and <c>z</c>.</summary>
+    private void PrefillHead(int h, int tokens, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> o,
+        Span<float> state, Span<float> phi, Span<float> num)
+    {
+        int f = FeatureSize, hd = HeadSize, dx = ExpandedSize, qw = HeadCount * f, vw = HeadCount * hd;
+        var s = state.Slice(h * HeadStateLength, dx * hd);
+        var z = state.Slice(h * HeadStateLength + dx * hd, dx);
+
+        // 2. Each query: earlier chunks through φ(q)·S and φ(q)·z, this chunk through A_ij = 1 + s + s²/2.
+        for (int i = 0; i < tokens; i++)
         {
-            var s = state.Slice(h * HeadStateLength, dx * hd);
-            var z = state.Slice(h * HeadStateLength + dx * hd, dx);
-
-            // 2. Each query: earlier chunks through φ(q)·S and φ(q)·z, this chunk through A_ij = 1 + s + s²/2.
-            for (int i = 0; i < tokens; i++)
+            var qi = q.Slice(i * qw + h * f, f);
+            FeatureMap(qi, phi);
+            num.Clear();
+            double den = 0;
+            for (int r = 0; r < dx; r++)
             {
-                var qi = q.Slice(i * qw + h * f, f);
-                FeatureMap(qi, phi);
-                num.Clear();
-                double den = 0;
-                for (int r = 0; r < dx; r++)
-                {
-                    TensorPrimitives.MultiplyAdd(s.Slice(r * hd, hd), phi[r], num, num);
-                    den += (double)phi[r] * z[r];
-                }
-                for (int j = 0; j <= i; j++)
-                {
-                    float sc = TensorPrimitives.Dot(qi, k.Slice(j * qw + h * f, f)) * _crossScale;
-                    float a = 1f + sc + 0.5f * sc * sc;
-                    TensorPrimitives.MultiplyAdd(v.Slice(j * vw + h * hd, hd), a, num, num);
-                    den += a;
-                }
-                TensorPrimitives.Multiply(num, (float)(1.0 / (den + _eps)), o.Slice(i * vw + h * hd, hd));
+                TensorPrimitives.MultiplyAdd(s.Slice(r * hd, hd), phi[r], num, num);
+                den += (double)phi[r] * z[r];
             }
-
-            // 3. Fold the chunk into the state in token order: S += φ(k_j)v_jᵀ, z += φ(k_j).
-            for (int j = 0; j < tokens; j++)
+            for (int j = 0; j <= i; j++)
             {
-                FeatureMap(k.Slice(j * qw + h * f, f), phi);
-                var vj = v.Slice(j * vw + h * hd, hd);
-                for (int r = 0; r < dx; r++)
-                {
-                    var row = s.Slice(r * hd, hd);
-                    TensorPrimitives.MultiplyAdd(vj, phi[r], row, row);
-                    z[r] += phi[r];
-                }
+                float sc = TensorPrimitives.Dot(qi, k.Slice(j * qw + h * f, f)) * _crossScale;
+                float a = 1f + sc + 0.5f * sc * sc;
+                TensorPrimitives.MultiplyAdd(v.Slice(j * vw + h * hd, hd), a, num, num);
+                den += a;
+            }
+            TensorPrimitives.Multiply(num, (float)(1.0 / (den + _eps)), o.Slice(i * vw + h * hd, hd));
+        }
+
+        // 3. Fold the chunk into the state in token order, as Step does: S += φ(k_j)v_jᵀ, z += φ(k_j).
+        for (int j = 0; j < tokens; j++)
+        {
+            FeatureMap(k.Slice(j * qw + h * f, f), phi);
+            var vj = v.Slice(j * vw + h * hd, hd);
+            for (int r = 0; r < dx; r++)
+            {
+                var row = s.Slice(r * hd, hd);
+                TensorPrimitives.MultiplyAdd(vj, phi[r], row, row);
+                z[r] += phi[r];
+            }
+        }
+    }
+
+    /// <summary>Splits <see cref="PrefillHead"/> over the pool's workers by heads; one reusable instance per calling thread.</summary>
+    private sealed unsafe class HeadJob : IParallelJob
+    {
+        [ThreadStatic] private static HeadJob? t_job;
+        private BasedLinearAttention? _owner;
+        private float* _q, _k, _v, _o, _state, _work;
+        private int _tokens;
+
+        public static void Run(WorkerPool pool, BasedLinearAttention owner, Buffers b, int tokens, Span<float> state, Span<float> work)
+        {
+            fixed (float* q = b.Q, k = b.K, v = b.V, o = b.O, s = state, w = work)
+            {
+                var job = t_job ??= new HeadJob();
+                job._owner = owner;
+                job._q = q; job._k = k; job._v = v; job._o = o; job._state = s; job._work = w; job._tokens = tokens;
+                // A few tokens are not worth waking the workers.
+                if (pool.WorkerCount == 1 || owner.HeadCount == 1 || tokens < 8) job.Execute(0, 1);
+                else pool.Run(job);
+                job._owner = null;
             }
         }
 
-        // 4. Output projection.
-        Linear.Forward(pool, _out, default, o, y, tokens);
+        public void Execute(int workerIndex, int workerCount)
+        {
+            var m = _owner!;
+            var (h0, h1) = WorkerPool.Partition(m.HeadCount, workerIndex, workerCount);
+            int qn = _tokens * m.HeadCount * m.FeatureSize, vn = _tokens * m.HeadCount * m.HeadSize;
+            var work = new Span<float>(_work + (long)workerIndex * m.WorkerScratchLength, m.WorkerScratchLength);
+            for (int h = h0; h < h1; h++)
+                m.PrefillHead(h, _tokens, new ReadOnlySpan<float>(_q, qn), new ReadOnlySpan<float>(_k, qn), new ReadOnlySpan<float>(_v, vn),
+                    new Span<float>(_o, vn), new Span<float>(_state, m.StateLength), work[..m.ExpandedSize], work.Slice(2 * m.ExpandedSize, m.HeadSize));
+        }
     }
 
     /// <summary>The symmetric Taylor feature map: <c>[1, x/⁴√f, x_i²/(√2·√f), x_i x_j/√f (i &lt; j)]</c>, <see cref="ExpandedSize"/> floats.</summary>
@@ -244,16 +285,18 @@ public sealed class BasedLinearAttention
         }
     }
 
-    private void CheckLengths(Span<float> state, Span<float> scratch, int tokens)
+    private void CheckLengths(Span<float> state, Span<float> scratch, int tokens, int workers)
     {
         if (state.Length < StateLength) ThrowHelper.TooShort(nameof(state), state.Length, StateLength);
-        if (scratch.Length < ScratchLength(tokens)) ThrowHelper.TooShort(nameof(scratch), scratch.Length, ScratchLength(tokens));
+        if (scratch.Length < ScratchLength(tokens, workers)) ThrowHelper.TooShort(nameof(scratch), scratch.Length, ScratchLength(tokens, workers));
     }
 
-    /// <summary>Views of one call's scratch: q, k <c>(tokens, heads·f)</c>, v and outputs <c>(tokens, heads·headSize)</c>, two feature rows, one accumulator.</summary>
+    /// <summary>Views of one call's scratch: q, k <c>(tokens, heads·f)</c>, v and outputs <c>(tokens, heads·headSize)</c>, then per
+    /// worker two feature rows and one accumulator (worker 0's shown here).</summary>
     private readonly ref struct Buffers
     {
         public readonly Span<float> Q, K, V, O, Phi, PhiK, Num;
+        public readonly int WorkerStart;  // first float of the per-worker blocks (worker 0's holds Phi, PhiK, Num)
 
         public Buffers(BasedLinearAttention m, Span<float> scratch, int tokens)
         {
@@ -262,6 +305,7 @@ public sealed class BasedLinearAttention
             K = scratch.Slice(qn, qn);
             V = scratch.Slice(2 * qn, vn);
             O = scratch.Slice(2 * qn + vn, vn);
+            WorkerStart = 2 * qn + 2 * vn;
             Phi = scratch.Slice(2 * qn + 2 * vn, dx);
             PhiK = scratch.Slice(2 * qn + 2 * vn + dx, dx);
             Num = scratch.Slice(2 * qn + 2 * vn + 2 * dx, m.HeadSize);

@@ -78,8 +78,8 @@ public sealed class SlidingWindowAttention
     /// <summary>Floats of state: keys then values, <c>2·WindowPositions·kvHeads·headSize</c>.</summary>
     public int StateLength => 2 * WindowPositions * KvWidth;
 
-    /// <summary>Floats of scratch for <paramref name="tokens"/> tokens (Step: 1).</summary>
-    public int ScratchLength(int tokens) => tokens * (QkvWidth + HeadCount * HeadSize) + WindowPositions + RotaryDim;
+    /// <summary>Floats of scratch for <paramref name="tokens"/> tokens (Step: 1) split over <paramref name="workers"/> workers.</summary>
+    public int ScratchLength(int tokens, int workers = 1) => tokens * (QkvWidth + HeadCount * HeadSize) + RotaryDim + Math.Max(1, workers) * WindowPositions;
 
     /// <summary>Loads <c>{prefix}.Wqkv</c> and <c>{prefix}.out_proj</c>.</summary>
     /// <param name="weights">Source of the tensors.</param>
@@ -117,7 +117,7 @@ public sealed class SlidingWindowAttention
     public void Step(WorkerPool pool, ReadOnlySpan<float> x, long position, Span<float> state, Span<float> y, Span<float> scratch)
     {
         int hd = HeadSize, kvw = KvWidth, group = HeadCount / KvHeadCount;
-        CheckLengths(state, scratch, 1);
+        CheckLengths(state, scratch, 1, 1);
         var b = new Buffers(this, scratch, 1);
         Span<float> qkv = b.Qkv, ctx = b.Context, scores = b.Scores, cos = b.Cos, sin = b.Sin;
         var keys = state[..(WindowPositions * kvw)];
@@ -164,62 +164,101 @@ public sealed class SlidingWindowAttention
     /// <param name="position">Absolute position of the first token.</param>
     /// <param name="state">This layer's state, updated in place.</param>
     /// <param name="y">Outputs <c>(tokens, HiddenSize)</c>; must not overlap x.</param>
-    /// <param name="scratch"><see cref="ScratchLength"/>(tokens) floats.</param>
+    /// <param name="scratch"><see cref="ScratchLength"/>(tokens, pool.WorkerCount) floats; heads are split across the pool.</param>
     public void Prefill(WorkerPool pool, ReadOnlySpan<float> x, int tokens, long position, Span<float> state, Span<float> y, Span<float> scratch)
     {
-        int hd = HeadSize, kvw = KvWidth, qw = QkvWidth, cw = HeadCount * hd, group = HeadCount / KvHeadCount, ring = WindowPositions;
-        CheckLengths(state, scratch, tokens);
+        int kvw = KvWidth, qw = QkvWidth, cw = HeadCount * HeadSize, ring = WindowPositions;
+        CheckLengths(state, scratch, tokens, pool.WorkerCount);
         var b = new Buffers(this, scratch, tokens);
-        Span<float> qkv = b.Qkv, ctx = b.Context, scores = b.Scores, cos = b.Cos, sin = b.Sin;
         var keys = state[..(ring * kvw)];
         var values = state.Slice(ring * kvw, ring * kvw);
 
         // 1. Project the chunk and rotate each token at its absolute position.
-        Linear.Forward(pool, _qkv, _qkvBias, x, qkv, tokens);
-        for (int i = 0; i < tokens; i++) RotateToken(qkv.Slice(i * qw, qw), position + i, cos, sin);
+        Linear.Forward(pool, _qkv, _qkvBias, x, b.Qkv, tokens);
+        for (int i = 0; i < tokens; i++) RotateToken(b.Qkv.Slice(i * qw, qw), position + i, b.Cos, b.Sin);
 
-        // 2. Banded softmax: positions before the chunk come from the ring, the rest from the chunk itself.
-        for (int i = 0; i < tokens; i++)
-        {
-            long p = position + i, first = Math.Max(0, p - ring + 1);
-            int count = (int)(p - first + 1);
-            for (int h = 0; h < HeadCount; h++)
-            {
-                var qh = qkv.Slice(i * qw + h * hd, hd);
-                int g = h / group;
-                for (int m = 0; m < count; m++)
-                {
-                    long pos = first + m;
-                    var key = pos >= position
-                        ? qkv.Slice((int)(pos - position) * qw + cw + g * hd, hd)
-                        : keys.Slice((int)(pos % ring) * kvw + g * hd, hd);
-                    scores[m] = TensorPrimitives.Dot(qh, key) * _scale;
-                }
-                var pr = scores[..count];
-                Softmax.Forward(pr, pr);
-                var oh = ctx.Slice(i * cw + h * hd, hd);
-                oh.Clear();
-                for (int m = 0; m < count; m++)
-                {
-                    long pos = first + m;
-                    var value = pos >= position
-                        ? qkv.Slice((int)(pos - position) * qw + cw + kvw + g * hd, hd)
-                        : values.Slice((int)(pos % ring) * kvw + g * hd, hd);
-                    TensorPrimitives.MultiplyAdd(value, pr[m], oh, oh);
-                }
-            }
-        }
+        // 2. Banded softmax per head, heads split across the pool (the ring is only read here).
+        HeadJob.Run(pool, this, b, tokens, position, state, scratch[b.WorkerStart..]);
 
         // 3. Store the chunk's last (up to) WindowPositions keys and values in the ring.
         for (int i = Math.Max(0, tokens - ring); i < tokens; i++)
         {
             int slot = (int)((position + i) % ring);
-            qkv.Slice(i * qw + cw, kvw).CopyTo(keys.Slice(slot * kvw, kvw));
-            qkv.Slice(i * qw + cw + kvw, kvw).CopyTo(values.Slice(slot * kvw, kvw));
+            b.Qkv.Slice(i * qw + cw, kvw).CopyTo(keys.Slice(slot * kvw, kvw));
+            b.Qkv.Slice(i * qw + cw + kvw, kvw).CopyTo(values.Slice(slot * kvw, kvw));
         }
 
         // 4. Output projection.
-        Linear.Forward(pool, _out, _outBias, ctx, y, tokens);
+        Linear.Forward(pool, _out, _outBias, b.Context, y, tokens);
+    }
+
+    /// <summary>One head of <see cref="Prefill"/>: positions before the chunk come from the ring, the rest from the chunk itself.</summary>
+    private void PrefillHead(int h, int tokens, long position, ReadOnlySpan<float> qkv, ReadOnlySpan<float> state, Span<float> context, Span<float> scores)
+    {
+        int hd = HeadSize, kvw = KvWidth, qw = QkvWidth, cw = HeadCount * hd, ring = WindowPositions, g = h / (HeadCount / KvHeadCount);
+        var keys = state[..(ring * kvw)];
+        var values = state.Slice(ring * kvw, ring * kvw);
+        for (int i = 0; i < tokens; i++)
+        {
+            long p = position + i, first = Math.Max(0, p - ring + 1);
+            int count = (int)(p - first + 1);
+            var qh = qkv.Slice(i * qw + h * hd, hd);
+            for (int m = 0; m < count; m++)
+            {
+                long pos = first + m;
+                var key = pos >= position
+                    ? qkv.Slice((int)(pos - position) * qw + cw + g * hd, hd)
+                    : keys.Slice((int)(pos % ring) * kvw + g * hd, hd);
+                scores[m] = TensorPrimitives.Dot(qh, key) * _scale;
+            }
+            var pr = scores[..count];
+            Softmax.Forward(pr, pr);
+            var oh = context.Slice(i * cw + h * hd, hd);
+            oh.Clear();
+            for (int m = 0; m < count; m++)
+            {
+                long pos = first + m;
+                var value = pos >= position
+                    ? qkv.Slice((int)(pos - position) * qw + cw + kvw + g * hd, hd)
+                    : values.Slice((int)(pos % ring) * kvw + g * hd, hd);
+                TensorPrimitives.MultiplyAdd(value, pr[m], oh, oh);
+            }
+        }
+    }
+
+    /// <summary>Splits <see cref="PrefillHead"/> over the pool's workers by heads; one reusable instance per calling thread.</summary>
+    private sealed unsafe class HeadJob : IParallelJob
+    {
+        [ThreadStatic] private static HeadJob? t_job;
+        private SlidingWindowAttention? _owner;
+        private float* _qkv, _context, _state, _work;
+        private int _tokens;
+        private long _position;
+
+        public static void Run(WorkerPool pool, SlidingWindowAttention owner, Buffers b, int tokens, long position, Span<float> state, Span<float> work)
+        {
+            fixed (float* qkv = b.Qkv, c = b.Context, s = state, w = work)
+            {
+                var job = t_job ??= new HeadJob();
+                job._owner = owner;
+                job._qkv = qkv; job._context = c; job._state = s; job._work = w; job._tokens = tokens; job._position = position;
+                // A few tokens are not worth waking the workers.
+                if (pool.WorkerCount == 1 || owner.HeadCount == 1 || tokens < 8) job.Execute(0, 1);
+                else pool.Run(job);
+                job._owner = null;
+            }
+        }
+
+        public void Execute(int workerIndex, int workerCount)
+        {
+            var m = _owner!;
+            var (h0, h1) = WorkerPool.Partition(m.HeadCount, workerIndex, workerCount);
+            var qkv = new ReadOnlySpan<float>(_qkv, _tokens * m.QkvWidth);
+            var context = new Span<float>(_context, _tokens * m.HeadCount * m.HeadSize);
+            var state = new ReadOnlySpan<float>(_state, m.StateLength);
+            var scores = new Span<float>(_work + (long)workerIndex * m.WindowPositions, m.WindowPositions);
+            for (int h = h0; h < h1; h++) m.PrefillHead(h, _tokens, _position, qkv, state, context, scores);
+        }
     }
 
     /// <summary>Applies rotary to every q and k head of one token's <c>qkv</c> row.</summary>
@@ -246,25 +285,28 @@ public sealed class SlidingWindowAttention
         }
     }
 
-    private void CheckLengths(Span<float> state, Span<float> scratch, int tokens)
+    private void CheckLengths(Span<float> state, Span<float> scratch, int tokens, int workers)
     {
         if (state.Length < StateLength) ThrowHelper.TooShort(nameof(state), state.Length, StateLength);
-        if (scratch.Length < ScratchLength(tokens)) ThrowHelper.TooShort(nameof(scratch), scratch.Length, ScratchLength(tokens));
+        if (scratch.Length < ScratchLength(tokens, workers)) ThrowHelper.TooShort(nameof(scratch), scratch.Length, ScratchLength(tokens, workers));
     }
 
-    /// <summary>Views of one call's scratch: qkv rows, context rows, window scores, rotary cos and sin.</summary>
+    /// <summary>Views of one call's scratch: qkv rows, context rows, rotary cos and sin, then per worker the window scores
+    /// (worker 0's shown here).</summary>
     private readonly ref struct Buffers
     {
-        public readonly Span<float> Qkv, Context, Scores, Cos, Sin;
+        public readonly Span<float> Qkv, Context, Cos, Sin, Scores;
+        public readonly int WorkerStart;
 
         public Buffers(SlidingWindowAttention m, Span<float> scratch, int tokens)
         {
-            int a = tokens * m.QkvWidth, b = tokens * m.HeadCount * m.HeadSize, half = m.RotaryDim / 2, w = m.WindowPositions;
+            int a = tokens * m.QkvWidth, b = tokens * m.HeadCount * m.HeadSize, half = m.RotaryDim / 2;
             Qkv = scratch[..a];
             Context = scratch.Slice(a, b);
-            Scores = scratch.Slice(a + b, w);
-            Cos = scratch.Slice(a + b + w, half);
-            Sin = scratch.Slice(a + b + w + half, half);
+            Cos = scratch.Slice(a + b, half);
+            Sin = scratch.Slice(a + b + half, half);
+            WorkerStart = a + b + 2 * half;
+            Scores = scratch.Slice(WorkerStart, m.WindowPositions);
         }
     }
 }

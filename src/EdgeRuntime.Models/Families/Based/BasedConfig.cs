@@ -5,6 +5,7 @@ using EdgeRuntime.Models.Formats;
 namespace EdgeRuntime.Models.Families.Based;
 
 /// <summary>The sequence mixers a BASED layer can hold (a closed set).</summary>
+/// <remarks>A value type; safe from any thread.</remarks>
 public enum BasedMixerKind
 {
     /// <summary><c>based.models.mixers.convolution.BaseConv</c>: gated short convolution.</summary>
@@ -23,7 +24,9 @@ public enum BasedMixerKind
 /// reference Python defaults them: <c>getattr(config, key, default)</c> in
 /// HazyResearch/based@32c1bd4 based/models/gpt.py and the <c>GPT2Config</c> / <c>PretrainedConfig</c> constructors;
 /// the four sizes <c>vocab_size</c>, <c>n_embd</c>, <c>n_head</c>, <c>n_layer</c> are required (GPT2Config would
-/// default them to GPT-2's, which never matches a BASED checkpoint). Immutable; safe to share across threads.
+/// default them to GPT-2's, which never matches a BASED checkpoint). Properties have setters because the JSON source
+/// generator resets absent <c>init</c>-only properties to <c>default</c>, losing the initialisers above; nothing mutates a
+/// config after <see cref="FromJson"/>, so share it across threads freely but do not modify one a model was loaded with.
 /// </remarks>
 public sealed record BasedConfig
 {
@@ -264,7 +267,7 @@ public sealed record BasedConfig
 /// <remarks>
 /// Defaults are the constructor defaults of the targeted class (HazyResearch/based@32c1bd4 based/models/mixers/
 /// convolution.py <c>BaseConv</c>, linear_attention.py <c>LinearAttention</c>, slide_attention.py <c>SlidingAttention</c>).
-/// Keys the target does not use are ignored, as its <c>**kwargs</c> does. Immutable; safe to share across threads.
+/// Keys the target does not use are ignored, as its <c>**kwargs</c> does. Not mutated after parsing; safe to share across threads.
 /// </remarks>
 public sealed record BasedMixerConfig
 {
@@ -377,7 +380,7 @@ public sealed record BasedMixerConfig
 }
 
 /// <summary>The <c>feature_map</c> of a LinearAttention spec.</summary>
-/// <remarks>Immutable; safe to share across threads.</remarks>
+/// <remarks>Not mutated after parsing; safe to share across threads.</remarks>
 public sealed record BasedFeatureMapConfig
 {
     /// <summary>Hydra target, <c>based.models.mixers.linear_attention.TaylorExp</c>.</summary>
@@ -388,6 +391,7 @@ public sealed record BasedFeatureMapConfig
 }
 
 /// <summary>Source-generated (AOT-safe) JSON metadata for <see cref="BasedConfig"/>.</summary>
+/// <remarks>Stateless metadata; safe from any thread.</remarks>
 [JsonSourceGenerationOptions(ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]
 [JsonSerializable(typeof(BasedConfig))]
 internal sealed partial class BasedJsonContext : JsonSerializerContext;

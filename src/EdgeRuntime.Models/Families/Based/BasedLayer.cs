@@ -76,9 +76,9 @@ internal sealed class BasedLayer
         return new BasedLayer(norm1, norm2, conv, linear, sliding, mlp, kind, stateOffset, d);
     }
 
-    /// <summary>Floats of work scratch for <paramref name="tokens"/> tokens (mixer and MLP run one after the other).</summary>
-    public int ScratchLength(int tokens) => Math.Max(_mlp.ScratchLength(tokens),
-        _conv?.ScratchLength(tokens) ?? _linear?.ScratchLength(tokens) ?? _sliding!.ScratchLength(tokens));
+    /// <summary>Floats of work scratch for <paramref name="tokens"/> tokens on <paramref name="workers"/> workers (mixer and MLP run one after the other).</summary>
+    public int ScratchLength(int tokens, int workers) => Math.Max(_mlp.ScratchLength(tokens),
+        _conv?.ScratchLength(tokens) ?? _linear?.ScratchLength(tokens, workers) ?? _sliding!.ScratchLength(tokens, workers));
 
     /// <summary>Runs the block over <paramref name="tokens"/> rows of the residual stream, in place.</summary>
     /// <param name="pool">Workers for the projections.</param>
@@ -89,7 +89,7 @@ internal sealed class BasedLayer
     /// <param name="state">The model's whole state block.</param>
     /// <param name="normed">Scratch <c>(tokens, d)</c>.</param>
     /// <param name="mixed">Scratch <c>(tokens, d)</c>.</param>
-    /// <param name="work">Scratch of <see cref="ScratchLength"/>(tokens) floats.</param>
+    /// <param name="work">Scratch of <see cref="ScratchLength"/>(tokens, pool.WorkerCount) floats.</param>
     public void Forward(WorkerPool pool, Span<float> residual, int tokens, long position, bool recurrent, Span<float> state,
         Span<float> normed, Span<float> mixed, Span<float> work)
     {

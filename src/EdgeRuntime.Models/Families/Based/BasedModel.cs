@@ -76,11 +76,11 @@ public sealed class BasedModel : ILanguageModel
         }
         _headBias = weights.OptionalVector("lm_head.bias", vocab, config.LmHeadBias, "lm_head_bias from config");
 
-        int work = 0;
-        foreach (var layer in _layers) work = Math.Max(work, layer.ScratchLength(_prefillBlock));
-        _workLength = work;
         _ownsPool = options.Pool is null;
         _pool = options.Pool ?? new WorkerPool(options.Threads);
+        int work = 0;
+        foreach (var layer in _layers) work = Math.Max(work, layer.ScratchLength(_prefillBlock, _pool.WorkerCount));
+        _workLength = work;
         Info = new ModelInfo("based", weights.Location, Dimensions(config), weights.ParameterCount, weights.WeightBytes, StateLength * 4L);
     }
 
@@ -166,6 +166,12 @@ public sealed class BasedModel : ILanguageModel
         int d = _config.HiddenSize, v = LogitsLength;
         bool everyPosition = !logits.IsEmpty && logits.Length == tokens.Length * v;
         long position = StatePosition.Get(state, PositionOffset);
+
+        // Reject bad input before the state changes.
+        foreach (int token in tokens)
+            if ((uint)token >= (uint)_wordEmbeddings.Rows) ThrowHelper.OutOfRange(nameof(tokens), token, $"0..{_wordEmbeddings.Rows - 1} (padded vocabulary)");
+        if (_positionEmbeddings is not null && position + tokens.Length > _positionEmbeddings.Rows)
+            ThrowHelper.OutOfRange(nameof(tokens), position + tokens.Length, $"<= max_position_embeddings {_positionEmbeddings.Rows} positions");
         for (int start = 0; start < tokens.Length; start += _prefillBlock)
         {
             int n = Math.Min(_prefillBlock, tokens.Length - start);
