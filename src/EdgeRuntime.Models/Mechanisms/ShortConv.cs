@@ -138,22 +138,4 @@ public sealed class ShortConv
         // 4. Project back: y = out_proj(v).
         Linear.Forward(pool, _outProj, _outBias, v, y, tokens);
     }
-
-    /// <summary>Naive convolution in double over a whole sequence of <c>u1</c> rows (no projections, no state).</summary>
-    /// <remarks><c>c_t[ch] = Σ_j w[ch, j]·u1_{t−(k−1)+j}[ch]</c> with zeros before the start; for tests.</remarks>
-    internal void ReferenceConvolution(ReadOnlySpan<float> u1, int tokens, Span<double> c)
-    {
-        int inner = InnerSize, k = KernelSize;
-        for (int t = 0; t < tokens; t++)
-            for (int ch = 0; ch < inner; ch++)
-            {
-                double sum = _convBias.Length != 0 ? _convBias[ch] : 0.0;
-                for (int j = 0; j < k; j++)
-                {
-                    int src = t - (k - 1) + j;
-                    if (src >= 0) sum += (double)_taps[j * inner + ch] * u1[src * inner + ch];
-                }
-                c[t * inner + ch] = sum;
-            }
-    }
 }
