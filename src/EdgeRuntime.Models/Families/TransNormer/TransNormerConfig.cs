@@ -54,7 +54,7 @@ public sealed record TransNormerConfig
 
     /// <summary>Per layer, 1 if the token mixer applies LRPE; reference default <c>[]</c>, read here as all 0
     /// (the reference would index past the end of an empty list).</summary>
-    [JsonPropertyName("linear_use_lrpe_list"), JsonInclude] public int[] LrpeLayers { get; internal set; } = [];
+    [JsonPropertyName("linear_use_lrpe_list"), JsonInclude] public IReadOnlyList<int> LrpeLayers { get; internal set; } = [];
 
     /// <summary>When false, embeddings are scaled by <c>sqrt(decoder_embed_dim)</c>; reference default false.</summary>
     [JsonPropertyName("no_scale_embedding"), JsonInclude] public bool NoScaleEmbedding { get; internal set; }
@@ -84,7 +84,7 @@ public sealed record TransNormerConfig
     [JsonIgnore] public TransNormerActivation GluActivation => ParseActivation(GluAct) ?? TransNormerActivation.None;
 
     /// <summary>Whether layer <paramref name="layer"/> applies LRPE.</summary>
-    public bool UsesLrpe(int layer) => LrpeLayers.Length != 0 && LrpeLayers[layer] != 0;
+    public bool UsesLrpe(int layer) => LrpeLayers.Count != 0 && LrpeLayers[layer] != 0;
 
     /// <summary>Parses and validates <c>config.json</c>.</summary>
     /// <param name="json">The file's text.</param>
@@ -92,30 +92,10 @@ public sealed record TransNormerConfig
     /// <exception cref="ModelConfigException">Not JSON, a required key missing, a key of the wrong type, or an unsupported or inconsistent value.</exception>
     public static TransNormerConfig FromJson(string json, string configPath)
     {
-        CheckRequiredKeys(json, configPath);
-        TransNormerConfig? config;
-        try
-        {
-            config = JsonSerializer.Deserialize(json, TransNormerJsonContext.Default.TransNormerConfig);
-        }
-        catch (JsonException ex)
-        {
-            string key = ex.Path is { Length: > 2 } p && p.StartsWith("$.", StringComparison.Ordinal) ? p[2..] : ex.Path ?? "?";
-            int bracket = key.IndexOf('[', StringComparison.Ordinal);
-            if (bracket > 0) key = key[..bracket];
-            throw new ModelConfigException($"config: key '{key}' in '{configPath}' has the wrong type: expected {ExpectedType(key)}", ex);
-        }
-        if (config is null) throw new ModelConfigException($"config: '{configPath}' is not a JSON object");
-        config.Validate(configPath);
-        return config;
-    }
-
-    private static void CheckRequiredKeys(string json, string configPath)
-    {
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(json);
+            doc = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
         }
         catch (JsonException ex)
         {
@@ -123,11 +103,37 @@ public sealed record TransNormerConfig
         }
         using (doc)
         {
-            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new ModelConfigException($"config: '{configPath}' is not a JSON object");
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) throw new ModelConfigException($"config: '{configPath}' is not a JSON object");
             foreach (string key in s_requiredKeys)
-                if (!doc.RootElement.TryGetProperty(key, out _))
+                if (!root.TryGetProperty(key, out _))
                     throw new ModelConfigException($"config: required key '{key}' is missing from '{configPath}'");
+            TransNormerConfig? config;
+            try
+            {
+                config = root.Deserialize(TransNormerJsonContext.Default.TransNormerConfig);
+            }
+            catch (JsonException ex)
+            {
+                string key = ex.Path is { Length: > 2 } p && p.StartsWith("$.", StringComparison.Ordinal) ? p[2..] : ex.Path ?? "?";
+                int bracket = key.IndexOf('[', StringComparison.Ordinal);
+                if (bracket > 0) key = key[..bracket];
+                throw WrongType(configPath, key, root.TryGetProperty(key, out var value) ? value.GetRawText() : "?", ex);
+            }
+            if (config is null) throw new ModelConfigException($"config: '{configPath}' is not a JSON object");
+            if (config.LinearActFun is null) throw WrongType(configPath, "linear_act_fun", "null");
+            if (config.GluAct is null) throw WrongType(configPath, "glu_act", "null");
+            if (config.NormType is null) throw WrongType(configPath, "norm_type", "null");
+            if (config.LrpeLayers is null) throw WrongType(configPath, "linear_use_lrpe_list", "null");
+            config.Validate(configPath);
+            return config;
         }
+    }
+
+    private static ModelConfigException WrongType(string path, string key, string got, Exception? inner = null)
+    {
+        if (got.Length > 40) got = got[..40] + "...";
+        return new ModelConfigException($"config: key '{key}' in '{path}' has the wrong type: expected {ExpectedType(key)}, got {got}", inner);
     }
 
     private static string ExpectedType(string key) => key switch
@@ -155,11 +161,9 @@ public sealed record TransNormerConfig
             throw new ModelConfigException($"config: key 'glu_act' in '{path}': expected one of {SupportedActivations}, got '{GluAct}'");
         if (NormType != "simplermsnorm")
             throw new ModelConfigException($"config: key 'norm_type' in '{path}': expected 'simplermsnorm', got '{NormType}'; this runtime does not implement 'layernorm' or 'rmsnorm' TransNormer checkpoints");
-        if (LrpeLayers is null)
-            throw new ModelConfigException($"config: key 'linear_use_lrpe_list' in '{path}' has the wrong type: expected a list of integers 0 or 1, got null");
-        if (LrpeLayers.Length != 0 && LrpeLayers.Length != LayerCount)
-            throw new ModelConfigException($"config: key 'linear_use_lrpe_list' in '{path}': expected {LayerCount} entries (decoder_layers), got {LrpeLayers.Length}");
-        for (int i = 0; i < LrpeLayers.Length; i++)
+        if (LrpeLayers.Count != 0 && LrpeLayers.Count != LayerCount)
+            throw new ModelConfigException($"config: key 'linear_use_lrpe_list' in '{path}': expected {LayerCount} entries (decoder_layers), got {LrpeLayers.Count}");
+        for (int i = 0; i < LrpeLayers.Count; i++)
             if (LrpeLayers[i] is not (0 or 1))
                 throw new ModelConfigException($"config: key 'linear_use_lrpe_list' in '{path}': expected 0 or 1 at index {i}, got {LrpeLayers[i]}");
         if (!(NormEps >= 0) || double.IsInfinity(NormEps))

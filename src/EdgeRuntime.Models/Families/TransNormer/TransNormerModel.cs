@@ -223,6 +223,7 @@ public sealed class TransNormerModel : ILanguageModel
             new("glu_dim", c.GluDim.ToString(CultureInfo.InvariantCulture)),
             new("lrpe_layers", lrpe.Length == 0 ? "none" : lrpe),
             new("linear_act_fun", c.LinearActFun),
+            new("glu_act", c.GluAct),
             new("prefill_block", block.ToString(CultureInfo.InvariantCulture)),
         ];
     }
