@@ -7,8 +7,8 @@ namespace EdgeRuntime.Models.Families.TransNormer;
 
 /// <summary>TransNormerLLM's channel mixer: <c>GLU(x) = l3(act(l1(x)) ⊙ l2(x))</c>, with <c>act</c> the identity by default (SGLU).</summary>
 /// <remarks>
-/// Reference: HF <c>modeling_transnormer.py</c> <c>GLU</c>; TransNormerLLM paper §3.3 "Simple GLU" drops the activation, and the
-/// golden checkpoint (no <c>glu_act</c> key) confirms it. Immutable; shareable across sessions.
+/// Reference: HF <c>modeling_transnormer.py</c> <c>GLU</c>; the TransNormerLLM paper's Simple GLU (SGLU) drops the activation,
+/// and the golden checkpoint (no <c>glu_act</c> key) confirms it. Immutable; shareable across sessions.
 /// </remarks>
 internal sealed class GluChannelMixer
 {
