@@ -9,6 +9,8 @@ public static class EdgeFwCli
     public static int Run(string[] args)
     {
         var root = new RootCommand("edgefw: firmware tools for EdgeRuntime models (convert, quantize, inspect, verify, bench, bundle)");
+        root.Subcommands.Add(TokenizeCommand.Create());
+        root.Subcommands.Add(TokenizeCommand.CreateDetokenize());
         return root.Parse(args).Invoke();
     }
 }

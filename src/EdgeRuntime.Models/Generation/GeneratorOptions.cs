@@ -25,19 +25,23 @@ public sealed record GeneratorOptions
     public int PromptChunk { get; init; } = 512;
 
     /// <summary>Checks ranges.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">A value is out of range.</exception>
-    /// <exception cref="ArgumentException">A stop string is empty.</exception>
+    /// <exception cref="ArgumentException">A value is out of range or a stop string is empty; the message names it.</exception>
     public void Validate()
     {
-        ArgumentNullException.ThrowIfNull(Sampling);
-        Sampling.Validate();
-        if (MaxTokens < 0) throw new ArgumentOutOfRangeException(nameof(MaxTokens), MaxTokens, $"generator: 'MaxTokens' is {MaxTokens}, expected >= 0");
-        if (PromptChunk < 1) throw new ArgumentOutOfRangeException(nameof(PromptChunk), PromptChunk, $"generator: 'PromptChunk' is {PromptChunk}, expected >= 1");
-        ArgumentNullException.ThrowIfNull(StopStrings);
-        ArgumentNullException.ThrowIfNull(StopTokens);
-        foreach (string stop in StopStrings)
-        {
-            if (string.IsNullOrEmpty(stop)) throw new ArgumentException("generator: a stop string is empty", nameof(StopStrings));
-        }
+        if (!TryValidate(out string? message)) throw new ArgumentException(message);
+    }
+
+    /// <summary>Checks ranges without throwing (for request validation).</summary>
+    /// <param name="message">Null when valid; otherwise what is wrong, naming the option.</param>
+    public bool TryValidate([System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? message)
+    {
+        message = Sampling is null ? "generator: 'Sampling' is null"
+            : !Sampling.TryValidate(out string? samplingProblem) ? samplingProblem
+            : MaxTokens < 0 ? $"generator: 'MaxTokens' is {MaxTokens}, expected >= 0"
+            : PromptChunk < 1 ? $"generator: 'PromptChunk' is {PromptChunk}, expected >= 1"
+            : StopStrings is null || StopTokens is null ? "generator: 'StopStrings' and 'StopTokens' must not be null"
+            : StopStrings.Any(string.IsNullOrEmpty) ? "generator: a stop string is empty"
+            : null;
+        return message is null;
     }
 }

@@ -39,14 +39,28 @@ public sealed record SamplerOptions
     /// <exception cref="ArgumentOutOfRangeException">A value is out of its documented range; the message names it.</exception>
     public void Validate()
     {
-        if (!(Temperature >= 0f) || float.IsPositiveInfinity(Temperature)) Throw(nameof(Temperature), Temperature, "a finite number >= 0");
-        if (TopK < 0) Throw(nameof(TopK), TopK, ">= 0 (0 = off)");
-        if (!(TopP > 0f && TopP <= 1f)) Throw(nameof(TopP), TopP, "in (0, 1] (1 = off)");
-        if (!(MinP >= 0f && MinP <= 1f)) Throw(nameof(MinP), MinP, "in [0, 1] (0 = off)");
-        if (!(RepetitionPenalty > 0f) || float.IsPositiveInfinity(RepetitionPenalty)) Throw(nameof(RepetitionPenalty), RepetitionPenalty, "a finite number > 0 (1 = off)");
-        if (RepeatLastN < 0) Throw(nameof(RepeatLastN), RepeatLastN, ">= 0 (0 = all earlier tokens)");
+        if (Problem() is { } problem) throw new ArgumentOutOfRangeException(problem.Name, problem.Message);
     }
 
-    private static void Throw(string name, object value, string expected) =>
-        throw new ArgumentOutOfRangeException(name, value, $"sampler: '{name}' is {value}, expected {expected}");
+    /// <summary>Checks every range without throwing (for request validation).</summary>
+    /// <param name="message">Null when valid; otherwise e.g. "sampler: 'TopP' is 2, expected in (0, 1] (1 = off)".</param>
+    public bool TryValidate([System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? message)
+    {
+        message = Problem()?.Message;
+        return message is null;
+    }
+
+    private (string Name, string Message)? Problem()
+    {
+        if (!(Temperature >= 0f) || float.IsPositiveInfinity(Temperature)) return Describe(nameof(Temperature), Temperature, "a finite number >= 0");
+        if (TopK < 0) return Describe(nameof(TopK), TopK, ">= 0 (0 = off)");
+        if (!(TopP > 0f && TopP <= 1f)) return Describe(nameof(TopP), TopP, "in (0, 1] (1 = off)");
+        if (!(MinP >= 0f && MinP <= 1f)) return Describe(nameof(MinP), MinP, "in [0, 1] (0 = off)");
+        if (!(RepetitionPenalty > 0f) || float.IsPositiveInfinity(RepetitionPenalty)) return Describe(nameof(RepetitionPenalty), RepetitionPenalty, "a finite number > 0 (1 = off)");
+        if (RepeatLastN < 0) return Describe(nameof(RepeatLastN), RepeatLastN, ">= 0 (0 = all earlier tokens)");
+        return null;
+    }
+
+    private static (string, string) Describe(string name, float value, string expected) =>
+        (name, $"sampler: '{name}' is {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}, expected {expected}");
 }
