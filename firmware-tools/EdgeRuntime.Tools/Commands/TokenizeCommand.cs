@@ -9,7 +9,7 @@ namespace EdgeRuntime.Tools.Commands;
 /// <summary><c>edgefw tokenize</c> (text → ids) and <c>edgefw detokenize</c> (ids → text) with a checkpoint's tokenizer.</summary>
 /// <remarks>
 /// Data goes to stdout, diagnostics to stderr. Exit codes: 0 ok, 1 failure (malformed tokenizer files), 2 usage or
-/// unusable input (no tokenizer in the directory, ids that are not ids of this tokenizer).
+/// unusable input (no tokenizer in the directory, ids that are not ids of this tokenizer). Stateless.
 /// </remarks>
 public static class TokenizeCommand
 {

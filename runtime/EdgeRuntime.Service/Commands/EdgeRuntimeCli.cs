@@ -3,6 +3,7 @@ using System.CommandLine;
 namespace EdgeRuntime.Service.Commands;
 
 /// <summary>The <c>edge-runtime</c> command tree: no command = serve (not implemented yet), <c>generate</c>.</summary>
+/// <remarks>Parse errors exit 2 (System.CommandLine's default would be 1). Stateless.</remarks>
 public static class EdgeRuntimeCli
 {
     /// <summary>Parses and runs; returns the exit code (0 ok, 1 failure, 2 usage or unusable input).</summary>

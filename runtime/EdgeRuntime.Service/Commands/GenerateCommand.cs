@@ -13,6 +13,7 @@ namespace EdgeRuntime.Service.Commands;
 /// <remarks>
 /// Text goes to stdout as it is generated (flushed per piece); the finish reason, seed, usage and timings go to
 /// stderr. Exit codes: 0 finished (stop or length), 1 failure or cancelled (Ctrl+C), 2 usage or unusable input.
+/// Stateless; each invocation loads its own model.
 /// </remarks>
 public static class GenerateCommand
 {

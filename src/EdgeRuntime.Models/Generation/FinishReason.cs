@@ -1,6 +1,7 @@
 namespace EdgeRuntime.Models.Generation;
 
 /// <summary>Why a generation ended; the protocol writes it in lower case ("stop", "length", "cancelled", "error").</summary>
+/// <remarks>A value type; safe from any thread.</remarks>
 public enum FinishReason
 {
     /// <summary>An end-of-sequence or stop token was generated, or a stop string appeared.</summary>

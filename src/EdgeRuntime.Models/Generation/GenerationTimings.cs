@@ -1,6 +1,7 @@
 namespace EdgeRuntime.Models.Generation;
 
 /// <summary>Wall-clock timings of one generation round, measured with <see cref="System.Diagnostics.Stopwatch"/>.</summary>
+/// <remarks>Immutable value; safe to share.</remarks>
 /// <param name="PromptMs">Milliseconds spent prefilling the prompt.</param>
 /// <param name="PromptTokens">Prompt tokens prefilled.</param>
 /// <param name="DecodeMs">Milliseconds spent generating (model steps, sampling, detokenizing).</param>

@@ -14,7 +14,8 @@ namespace EdgeRuntime.Models.Generation;
 /// costs no wasted step. Stops: the tokenizer's EOS (when <see cref="GeneratorOptions.StopOnEos"/>) and
 /// <see cref="GeneratorOptions.StopTokens"/> end the round and add no text; stop strings end it and are not emitted
 /// (text that may begin one is held back until decided); <see cref="GeneratorOptions.MaxTokens"/> gives "length"; the
-/// cancellation token gives "cancelled"; an exception from the model gives "error" and is rethrown.</para>
+/// cancellation token gives "cancelled"; an exception from the model gives "error" and is rethrown (the session's
+/// state is then undefined: <see cref="InferenceSession.Reset"/> it or restore a snapshot).</para>
 /// <para>The repetition-penalty history holds the tokens appended and generated through this generator.
 /// Not thread-safe: one generator per session, driven from one thread at a time.</para>
 /// </remarks>
@@ -102,7 +103,7 @@ public sealed class Generator
             if ((uint)tokens[i] >= (uint)vocab)
                 throw new ArgumentOutOfRangeException(nameof(tokens), tokens[i], $"generator: prompt token {i} is {tokens[i]}, expected an id in [0, {vocab})");
         }
-        if (_roundStarted) StartRound();
+        if (_roundStarted || _finish is not null) StartRound();
 
         long start = Stopwatch.GetTimestamp();
         try
