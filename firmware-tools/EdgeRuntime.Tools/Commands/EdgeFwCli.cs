@@ -12,6 +12,8 @@ public static class EdgeFwCli
         {
             VerifyCommand.Create(),
             InspectCommand.Create(),
+            TokenizeCommand.Create(),
+            TokenizeCommand.CreateDetokenize(),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
