@@ -9,6 +9,7 @@ public static class EdgeFwCli
     public static int Run(string[] args)
     {
         var root = new RootCommand("edgefw: firmware tools for EdgeRuntime models (convert, quantize, inspect, verify, bench, bundle)");
+        root.Add(ConvertCommand.Create());
         return root.Parse(args).Invoke();
     }
 }
