@@ -11,10 +11,10 @@ namespace EdgeRuntime.Models.Formats.Gguf;
 /// (<c>{"alt_mixer_2": {"window_size": 32}}</c> becomes <c>based.alt_mixer_2.window_size</c>):</para>
 /// <list type="bullet">
 /// <item>string → string; <c>true</c>/<c>false</c> → bool; <c>null</c> → omitted (the parsers treat absent and null alike).</item>
-/// <item>integer literal (no fraction or exponent) → uint32 if it fits, else int32, else int64/uint64 (float64 beyond).</item>
+/// <item>integer literal (no fraction or exponent) → uint32 if it fits, else int32, else uint64 (non-negative) or int64 (float64 beyond).</item>
 /// <item>literal with a fraction or exponent → float32 when the shortest float32 text reads back as the same double
 /// (<c>1e-05</c>, <c>0.02</c>, <c>10000.0</c>), else float64, so the rebuilt text parses to exactly the original double.</item>
-/// <item>array → typed array by the same rules (all integers: uint32/int32/int64; any fraction: float32/float64; strings;
+/// <item>array → typed array by the same rules (all integers: uint32/int32/uint64/int64; any fraction: float32/float64; strings;
 /// bools; arrays of arrays nest, which the spec allows though ggml's own reader does not); an empty array is an empty
 /// uint32 array. Arrays of objects, of nulls, or of mixed kinds have no GGUF form and are rejected.</item>
 /// <item>empty objects are omitted; keys that are empty, contain a dot or are not printable ASCII are rejected.</item>
@@ -123,8 +123,8 @@ public static class GgufConfig
         {
             if (e.TryGetUInt32(out uint u)) return GgufValue.UInt32(u);
             if (e.TryGetInt32(out int i)) return GgufValue.Int32(i);
-            if (e.TryGetInt64(out long l)) return GgufValue.Int64(l);
             if (e.TryGetUInt64(out ulong ul)) return GgufValue.UInt64(ul);
+            if (e.TryGetInt64(out long l)) return GgufValue.Int64(l);
         }
         double d = Double(e, key, configPath);
         return FitsFloat32(d) ? GgufValue.Float32((float)d) : GgufValue.Float64(d);
@@ -153,8 +153,8 @@ public static class GgufConfig
                 {
                     if (elements.All(x => x.TryGetUInt32(out _))) return GgufValue.Array(elements.Select(x => x.GetUInt32()).ToArray());
                     if (elements.All(x => x.TryGetInt32(out _))) return GgufValue.Array(elements.Select(x => x.GetInt32()).ToArray());
-                    if (elements.All(x => x.TryGetInt64(out _))) return GgufValue.Array(elements.Select(x => x.GetInt64()).ToArray());
                     if (elements.All(x => x.TryGetUInt64(out _))) return GgufValue.Array(elements.Select(x => x.GetUInt64()).ToArray());
+                    if (elements.All(x => x.TryGetInt64(out _))) return GgufValue.Array(elements.Select(x => x.GetInt64()).ToArray());
                 }
                 var doubles = elements.Select((x, i) => Double(x, $"{key}[{i}]", configPath)).ToArray();
                 return doubles.All(FitsFloat32)
