@@ -21,7 +21,7 @@ public static unsafe partial class MatVecQ4_0
                 sbyte* aq = xq[b].Qs;
                 var sums = Dp.DotProduct(Vector128<int>.Zero, lo, Vector128.Load(aq));
                 sums = Dp.DotProduct(sums, hi, Vector128.Load(aq + 16));
-                acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.ConvertToSingle(sums), Vector128.Create((float)row[b].D * xd[b]));
+                acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.ConvertToSingle(sums), Vector128.Create(Fp16.Scale(row + b) * xd[b]));
             }
             y[r] = Vector128.Sum(acc);
         }
@@ -44,7 +44,7 @@ public static unsafe partial class MatVecQ4_0
                 sums = AdvSimd.AddPairwiseWideningAndAdd(sums, AdvSimd.MultiplyWideningUpper(lo, a0));
                 sums = AdvSimd.AddPairwiseWideningAndAdd(sums, AdvSimd.MultiplyWideningLower(hi.GetLower(), a1.GetLower()));
                 sums = AdvSimd.AddPairwiseWideningAndAdd(sums, AdvSimd.MultiplyWideningUpper(hi, a1));
-                acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.ConvertToSingle(sums), Vector128.Create((float)row[b].D * xd[b]));
+                acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.ConvertToSingle(sums), Vector128.Create(Fp16.Scale(row + b) * xd[b]));
             }
             y[r] = Vector128.Sum(acc);
         }

@@ -76,7 +76,7 @@ public static unsafe partial class MatVecQ4_0
                 int sumi = 0;
                 for (int j = 0; j < 16; j++)
                     sumi += ((wq[j] & 0x0F) - 8) * aq[j] + ((wq[j] >> 4) - 8) * aq[j + 16];
-                sum += sumi * (float)row[b].D * xd[b];
+                sum += sumi * Fp16.Scale(row + b) * xd[b];
             }
             y[r] = sum;
         }

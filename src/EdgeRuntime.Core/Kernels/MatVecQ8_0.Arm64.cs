@@ -20,7 +20,7 @@ public static unsafe partial class MatVecQ8_0
                 sbyte* aq = xq[b].Qs;
                 var sums = Dp.DotProduct(Vector128<int>.Zero, Vector128.Load(wq), Vector128.Load(aq));
                 sums = Dp.DotProduct(sums, Vector128.Load(wq + 16), Vector128.Load(aq + 16));
-                acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.ConvertToSingle(sums), Vector128.Create((float)row[b].D * xd[b]));
+                acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.ConvertToSingle(sums), Vector128.Create(Fp16.Scale(row + b) * xd[b]));
             }
             y[r] = Vector128.Sum(acc);
         }
@@ -46,7 +46,7 @@ public static unsafe partial class MatVecQ8_0
                 sums = AdvSimd.AddPairwiseWideningAndAdd(sums, AdvSimd.MultiplyWideningUpper(w0, a0));
                 sums = AdvSimd.AddPairwiseWideningAndAdd(sums, AdvSimd.MultiplyWideningLower(w1.GetLower(), a1.GetLower()));
                 sums = AdvSimd.AddPairwiseWideningAndAdd(sums, AdvSimd.MultiplyWideningUpper(w1, a1));
-                acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.ConvertToSingle(sums), Vector128.Create((float)row[b].D * xd[b]));
+                acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.ConvertToSingle(sums), Vector128.Create(Fp16.Scale(row + b) * xd[b]));
             }
             y[r] = Vector128.Sum(acc);
         }

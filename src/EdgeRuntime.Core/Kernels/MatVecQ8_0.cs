@@ -82,7 +82,7 @@ public static unsafe partial class MatVecQ8_0
                 sbyte* aq = xq[b].Qs;
                 int sumi = 0;
                 for (int j = 0; j < BlockQ8_0.BlockSize; j++) sumi += wq[j] * aq[j];
-                sum += sumi * ((float)row[b].D * xd[b]);
+                sum += sumi * (Fp16.Scale(row + b) * xd[b]);
             }
             y[r] = sum;
         }

@@ -230,3 +230,18 @@ public unsafe class QuantBlockTests
         }
     }
 }
+
+public class Fp16Tests
+{
+    [Fact]
+    public void ToSingle_EqualsHalfConversion_ForAll65536Patterns()
+    {
+        for (int i = 0; i < 65536; i++)
+        {
+            Half h = BitConverter.UInt16BitsToHalf((ushort)i);
+            float expected = (float)h, actual = Fp16.ToSingle((ushort)i);
+            if (float.IsNaN(expected)) Assert.True(float.IsNaN(actual), $"0x{i:X4}: expected NaN, got {actual}");
+            else Assert.True(BitConverter.SingleToUInt32Bits(expected) == BitConverter.SingleToUInt32Bits(actual), $"0x{i:X4}: expected {expected}, got {actual}");
+        }
+    }
+}
