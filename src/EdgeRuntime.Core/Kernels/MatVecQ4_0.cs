@@ -30,7 +30,8 @@ public static unsafe partial class MatVecQ4_0
     }
 
     /// <summary>Prefill: rows <c>[rowStart, rowEnd)</c> of <c>Y = X·Wᵀ</c> for <paramref name="tokens"/> tokens (layout of
-    /// <see cref="MatMul.Rows"/>). Activations are quantized once; a tile of weight rows stays in cache across all tokens.</summary>
+    /// <see cref="MatMul.Rows"/>). Activations are quantized once; a tile of weight rows stays in cache across all tokens,
+    /// and on AVX2/AVX-VNNI/dot-product CPUs four tokens share each weight load.</summary>
     public static void MatMulRows(WeightMatrix w, float* x, int tokens, float* y, int rowStart, int rowEnd)
     {
         int blocks = w.Cols / BlockQ4_0.BlockSize;
@@ -39,7 +40,16 @@ public static unsafe partial class MatVecQ4_0
         for (int tileStart = rowStart; tileStart < rowEnd; tileStart += tileRows)
         {
             int tileEnd = Math.Min(rowEnd, tileStart + tileRows);
-            for (int t = 0; t < tokens; t++)
+            int t = 0;
+            // Four tokens at a time where a four-token kernel exists (each weight block read once per four tokens).
+            for (; t + 4 <= tokens && (Avx2.IsSupported || Dp.IsSupported); t += 4)
+            {
+                BlockQ8_0* xt = xq + (long)t * blocks;
+                float* dt = xd + (long)t * blocks, yt = y + (long)t * w.Rows;
+                if (Avx2.IsSupported) Rows4TokensX86((BlockQ4_0*)w.Data, blocks, xt, dt, yt, w.Rows, tileStart, tileEnd);
+                else Rows4TokensDp((BlockQ4_0*)w.Data, blocks, xt, dt, yt, w.Rows, tileStart, tileEnd);
+            }
+            for (; t < tokens; t++)
                 RowsQuantized((BlockQ4_0*)w.Data, blocks, xq + (long)t * blocks, xd + (long)t * blocks, y + (long)t * w.Rows, tileStart, tileEnd);
         }
     }

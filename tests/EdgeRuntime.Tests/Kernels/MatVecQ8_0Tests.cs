@@ -79,6 +79,55 @@ public unsafe class MatVecQ8_0Tests(ITestOutputHelper output)
         }
     }
 
+    private delegate void FourTokenKernel(BlockQ8_0* w, int blocks, BlockQ8_0* xq, float* xd, float* y, long yStride, int rowStart, int rowEnd);
+
+    [Fact]
+    public void FourTokenKernels_MatchScalarReferencePerToken_OnOddRowRange()
+    {
+        var kernels = new (string Name, bool Supported, FourTokenKernel Kernel)[]
+        {
+            ("X86 (Avx2/AvxVnni)", System.Runtime.Intrinsics.X86.Avx2.IsSupported, MatVecQ8_0.Rows4TokensX86),
+            ("Dp", System.Runtime.Intrinsics.Arm.Dp.IsSupported, MatVecQ8_0.Rows4TokensDp),
+        };
+        const int rows = 37, cols = 288, blocks = cols / 32, rowStart = 3, rowEnd = 34;
+        var rng = new Random(9);
+        var w = new BlockQ8_0[rows * blocks];
+        BlockQ8_0.Quantize(Gaussian(rng, rows * cols, 0.05), w);
+        var x = Gaussian(rng, 4 * cols, 2.0);
+        var xq = new BlockQ8_0[4 * blocks];
+        var xd = new float[4 * blocks];
+        var expected = new float[4 * rows];
+        fixed (BlockQ8_0* pw = w)
+        fixed (BlockQ8_0* pxq = xq)
+        fixed (float* px = x, pxd = xd, pe = expected)
+        {
+            for (int t = 0; t < 4; t++)
+            {
+                BlockQ8_0.QuantizeRow(px + t * cols, pxq + t * blocks, pxd + t * blocks, blocks);
+                MatVecQ8_0.RowsReference(pw, blocks, pxq + t * blocks, pxd + t * blocks, pe + t * rows, rowStart, rowEnd);
+            }
+            foreach (var (name, supported, kernel) in kernels)
+            {
+                if (!supported)
+                {
+                    output.WriteLine($"skipped {name}: not supported on this CPU");
+                    continue;
+                }
+                var actual = new float[4 * rows];
+                Array.Fill(actual, 12345f);
+                fixed (float* pa = actual) kernel(pw, blocks, pxq, pxd, pa, rows, rowStart, rowEnd);
+                for (int t = 0; t < 4; t++)
+                    for (int r = 0; r < rows; r++)
+                    {
+                        float e = r >= rowStart && r < rowEnd ? expected[t * rows + r] : 12345f;
+                        double tol = r >= rowStart && r < rowEnd ? 1e-5 * Math.Max(1, Math.Abs(e)) : 0;
+                        Assert.True(Math.Abs(actual[t * rows + r] - e) <= tol, $"{name}: token {t} row {r} expected {e}, got {actual[t * rows + r]}");
+                    }
+                output.WriteLine($"tested {name}");
+            }
+        }
+    }
+
     [Fact]
     public void Reference_EqualsIndependentIntegerOracle()
     {
