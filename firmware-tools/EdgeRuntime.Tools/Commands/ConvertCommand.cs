@@ -21,7 +21,7 @@ public static class ConvertCommand
         var output = new Option<string>("--output", "-o") { Description = "Output .gguf file (written atomically)", Required = true };
         var type = new Option<string>("--type", "-t")
         {
-            Description = "Type of the weight matrices: f32 (lossless) | f16 | q8_0 (ggml Q8_0, 34 B/32 values) | q4_0 (ggml Q4_0, 18 B/32 values); norms, biases, vectors and conv kernels stay f32. Default f32",
+            Description = "Type of the weight matrices: f32 (lossless) | f16 | q8_0 (ggml Q8_0, 34 B/32 values) | q4_0 (ggml Q4_0, 18 B/32 values); norms, biases, vectors and conv kernels stay f32",
             DefaultValueFactory = _ => "f32",
         };
         type.AcceptOnlyFromAmong("f32", "f16", "q8_0", "q4_0");
