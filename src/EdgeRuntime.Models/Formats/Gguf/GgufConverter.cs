@@ -79,7 +79,7 @@ public sealed unsafe class GgufConverter : IDisposable
     private void LoadTensors()
     {
         var seen = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (string path in ModelFiles(Directory))
+        foreach (string path in SafetensorsWeightSource.ModelFiles(Directory))
         {
             var f = new SafetensorsFile(path);
             _files.Add(f);
@@ -242,24 +242,6 @@ public sealed unsafe class GgufConverter : IDisposable
             Quantization.Quantize(targetType, row, encoded);
             s.Write(encoded);
         }
-    }
-
-    private static IEnumerable<string> ModelFiles(string directory)
-    {
-        string index = Path.Combine(directory, "model.safetensors.index.json");
-        if (File.Exists(index))
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(index));
-            if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
-                throw new ModelFormatException($"safetensors: '{index}' has no 'weight_map' object");
-            return map.EnumerateObject().Select(p => p.Value.GetString() ?? "").Distinct().Order(StringComparer.Ordinal)
-                .Select(f => Path.Combine(directory, Path.GetFileName(f))).ToArray();
-        }
-        var all = System.IO.Directory.GetFiles(directory, "*.safetensors").Order(StringComparer.Ordinal).ToArray();
-        var model = all.Where(p => Path.GetFileName(p).StartsWith("model", StringComparison.Ordinal)).ToArray();
-        var chosen = model.Length > 0 ? model : all;
-        if (chosen.Length == 0) throw new ModelFormatException($"safetensors: no *.safetensors file in '{directory}'");
-        return chosen;
     }
 
     /// <inheritdoc />
