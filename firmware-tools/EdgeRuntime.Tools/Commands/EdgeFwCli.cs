@@ -13,6 +13,7 @@ public static class EdgeFwCli
             ConvertCommand.Create(),
             VerifyCommand.Create(),
             InspectCommand.Create(),
+            BundleCommand.Create(),
             TokenizeCommand.Create(),
             TokenizeCommand.CreateDetokenize(),
         };
