@@ -9,7 +9,8 @@ using EdgeRuntime.Models.Sessions;
 
 namespace EdgeRuntime.Models;
 
-/// <summary>Opens a model from a checkpoint directory (<c>config.json</c> + <c>*.safetensors</c>) and picks its family.</summary>
+/// <summary>Opens a model from a checkpoint directory (<c>config.json</c> + <c>*.safetensors</c>) or a GGUF file (by
+/// extension <c>.gguf</c> or by its magic) and picks its family.</summary>
 /// <remarks>Stateless; safe from any thread.</remarks>
 public static class ModelLoader
 {
@@ -23,7 +24,7 @@ public static class ModelLoader
         if (File.Exists(path))
         {
             if (Path.GetFileName(path) == "config.json") return LoadDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!, options);
-            if (path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase)) return LoadGguf(path, options);
+            if (path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) || GgufReader.HasMagic(path)) return LoadGguf(path, options);
             throw new ModelFormatException($"model: '{Path.GetFullPath(path)}' is neither a checkpoint directory nor a .gguf file; expected a directory with config.json and *.safetensors, or a .gguf file");
         }
         throw new FileNotFoundException($"model: nothing at '{Path.GetFullPath(path)}'", path);

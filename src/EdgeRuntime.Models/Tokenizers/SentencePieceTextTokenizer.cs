@@ -76,6 +76,17 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
         {
             throw new ModelFormatException($"tokenizer: cannot read '{path}' ({ex.Message})", ex);
         }
+        return FromModelBytes(bytes, path, $"SentencePiece ({Path.GetFileName(path)})");
+    }
+
+    /// <summary>Builds the tokenizer from the bytes of a SentencePiece <c>ModelProto</c> (a file's, or one rebuilt from GGUF
+    /// <c>tokenizer.ggml.*</c> metadata).</summary>
+    /// <param name="bytes">The protobuf.</param>
+    /// <param name="path">Source named in errors.</param>
+    /// <param name="description">For <see cref="Description"/>.</param>
+    /// <exception cref="ModelFormatException">Not a SentencePiece model.</exception>
+    internal static SentencePieceTextTokenizer FromModelBytes(byte[] bytes, string path, string description)
+    {
         var model = SentencePieceModelFile.Parse(bytes, path);
 
         SentencePieceTokenizer spm;
@@ -103,7 +114,7 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
             };
             table.Set(id, piece, bytes1, special: type == SentencePieceModelFile.PieceType.Control);
         }
-        return new SentencePieceTextTokenizer(spm, table, model, $"SentencePiece ({Path.GetFileName(path)})");
+        return new SentencePieceTextTokenizer(spm, table, model, description);
     }
 
     /// <summary>The id of a piece string, or -1.</summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using EdgeRuntime.Models.Formats;
+using EdgeRuntime.Models.Formats.Gguf;
 
 namespace EdgeRuntime.Models.Tokenizers;
 
@@ -13,11 +14,18 @@ namespace EdgeRuntime.Models.Tokenizers;
 /// </remarks>
 public static class TokenizerLoader
 {
-    /// <summary>Loads the tokenizer in <paramref name="path"/> (a checkpoint directory, or any file inside one).</summary>
+    /// <summary>Loads the tokenizer in <paramref name="path"/>: a checkpoint directory, a GGUF file (its
+    /// <c>tokenizer.ggml.*</c> metadata, <see cref="GgufTextTokenizer"/>), or any other file inside a checkpoint directory.
+    /// A GGUF file without tokenizer metadata falls back to tokenizer files beside it.</summary>
     /// <exception cref="FileNotFoundException">No directory at <paramref name="path"/>, or no tokenizer files in it.</exception>
     /// <exception cref="ModelLoadException">A tokenizer or config file is malformed; the message names the file and key.</exception>
     public static ITextTokenizer FromDirectory(string path)
     {
+        if (File.Exists(path) && GgufReader.HasMagic(path))
+        {
+            using var gguf = new GgufReader(path);
+            if (GgufTextTokenizer.HasTokenizer(gguf)) return GgufTextTokenizer.Load(gguf);
+        }
         string directory = Directory.Exists(path) ? Path.GetFullPath(path)
             : File.Exists(path) ? Path.GetDirectoryName(Path.GetFullPath(path))!
             : throw new FileNotFoundException($"tokenizer: nothing at '{Path.GetFullPath(path)}'", path);
@@ -51,7 +59,8 @@ public static class TokenizerLoader
         else
         {
             throw new FileNotFoundException(
-                $"tokenizer: no tokenizer in '{directory}': expected tokenizer.json, tokenizer.model, or vocab.json + merges.txt");
+                $"tokenizer: no tokenizer in '{directory}': expected tokenizer.json, tokenizer.model, or vocab.json + merges.txt" +
+                (File.Exists(path) && GgufReader.HasMagic(path) ? $" (the GGUF file '{Path.GetFullPath(path)}' has no tokenizer.ggml.* metadata)" : ""));
         }
 
         ApplyTokenizerConfig(tokenizer, Path.Combine(directory, "tokenizer_config.json"));

@@ -191,6 +191,29 @@ public class GgufReaderTests
         Assert.True(allocated < 1 << 20, $"{name}: {allocated} bytes allocated while rejecting the file");
     }
 
+    [Theory]
+    [InlineData("metadata count", 16, 1_000_000UL, 8, -1)]
+    [InlineData("string array count", 88, 1_000_000UL, 8, 8)]
+    [InlineData("array-of-arrays count", 88, 1_000_000UL, 8, 9)]
+    public void Reader_DoesNotAllocateClaimedCounts_EvenWhenTheFileIsLargeEnough(string name, int offset, ulong value, int width, int elementType)
+    {
+        // 16 MiB of trailing bytes make each claimed count plausible against the bytes left, so only parsing can refute
+        // it; the reader must not size anything by the claim before then (a claim of 10^6 used to allocate 8–16 MB).
+        using var files = new GgufTestFiles();
+        var valid = ValidFile();
+        var bytes = new byte[valid.Length + (16 << 20)];
+        valid.CopyTo(bytes, 0);
+        Array.Fill(bytes, (byte)0xFF, valid.Length, 16 << 20);
+        if (width == 8) BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(offset), value);
+        if (elementType >= 0) BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(84), (uint)elementType);
+        string path = files.Write("claims.gguf", bytes);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var ex = Assert.Throws<ModelFormatException>(() => new GgufReader(path).Dispose());
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Contains(path, ex.Message);
+        Assert.True(allocated < 1 << 20, $"{name}: {allocated} bytes allocated while rejecting the file ({ex.Message})");
+    }
+
     [Fact]
     public void Offsets_InValidFile_AreWhereTheCorruptionTableSays()
     {

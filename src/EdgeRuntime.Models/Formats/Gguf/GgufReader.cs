@@ -26,6 +26,7 @@ public sealed unsafe class GgufReader : IDisposable
     public const int MaxKeyLength = 65535;
 
     private const int MaxArrayDepth = 8;
+    private const int InitialCapacity = 1024;                 // most a claimed count may pre-allocate
     private const int MinKvBytes = 8 + 1 + 4 + 1;            // key length, 1-byte key, type, 1-byte value
     private const int MinTensorInfoBytes = 8 + 1 + 4 + 8 + 4 + 8; // name length, 1-byte name, n_dims, one dim, type, offset
     private static readonly UTF8Encoding s_utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
@@ -107,6 +108,15 @@ public sealed unsafe class GgufReader : IDisposable
     /// <summary>A tensor's bytes (tensors up to 2 GiB; use <see cref="Address"/> beyond).</summary>
     public ReadOnlySpan<byte> TensorBytes(GgufTensorInfo tensor) => new(Address(tensor), checked((int)tensor.ByteLength));
 
+    /// <summary>Whether the file at <paramref name="path"/> starts with the magic <c>GGUF</c> (nothing else is checked).</summary>
+    /// <exception cref="IOException">The file cannot be read.</exception>
+    public static bool HasMagic(string path)
+    {
+        Span<byte> magic = stackalloc byte[4];
+        using var f = File.OpenRead(path);
+        return f.ReadAtLeast(magic, 4, throwOnEndOfStream: false) == 4 && magic.SequenceEqual("GGUF"u8);
+    }
+
     /// <summary>Creates a <see cref="ModelFormatException"/> whose message names this file.</summary>
     public ModelFormatException Error(string what) => new($"gguf: {what} in '{Path}'");
 
@@ -134,7 +144,8 @@ public sealed unsafe class GgufReader : IDisposable
             throw Error($"{kvCount} metadata entries and {tensorCount} tensor infos need at least {kvCount * MinKvBytes + tensorCount * MinTensorInfoBytes} bytes but only {remaining} remain (truncated?)");
         TensorCount = (long)tensorCount;
 
-        var items = new List<KeyValuePair<string, GgufValue>>((int)kvCount);
+        // Capacity is capped: a count is only believed as far as the entries it claims actually parse.
+        var items = new List<KeyValuePair<string, GgufValue>>((int)Math.Min(kvCount, InitialCapacity));
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (long i = 0; i < (long)kvCount; i++)
         {
@@ -266,15 +277,16 @@ public sealed unsafe class GgufReader : IDisposable
                 }
             case GgufValueType.String:
                 {
-                    var strings = new string[count];
-                    for (int i = 0; i < count; i++) strings[i] = ReadString($"element {i} of metadata key '{key}'", int.MaxValue);
-                    return GgufValue.Array(strings);
+                    // Each string may be long, so the count is not proven by the bytes left: grow as elements parse.
+                    var strings = new List<string>(Math.Min(count, InitialCapacity));
+                    for (int i = 0; i < count; i++) strings.Add(ReadString($"element {i} of metadata key '{key}'", int.MaxValue));
+                    return GgufValue.Array(strings.ToArray());
                 }
             default:
                 {
-                    var arrays = new GgufValue[count];
-                    for (int i = 0; i < count; i++) arrays[i] = ReadArray($"{key}[{i}]", depth + 1);
-                    return GgufValue.Array(arrays);
+                    var arrays = new List<GgufValue>(Math.Min(count, InitialCapacity));
+                    for (int i = 0; i < count; i++) arrays.Add(ReadArray($"{key}[{i}]", depth + 1));
+                    return GgufValue.Array(arrays.ToArray());
                 }
         }
     }

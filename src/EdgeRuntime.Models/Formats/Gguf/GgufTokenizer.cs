@@ -3,7 +3,7 @@ using System.Text.Json;
 
 namespace EdgeRuntime.Models.Formats.Gguf;
 
-/// <summary>Turns a checkpoint directory's tokenizer files into <c>tokenizer.ggml.*</c> metadata (docs/gguf.md "Tokenizer").</summary>
+/// <summary>Turns a checkpoint directory's tokenizer files into <c>tokenizer.ggml.*</c> metadata (docs/formats.md §2 "tokenizer.ggml.*").</summary>
 /// <remarks>
 /// Sources, first match wins: <c>vocab.json</c> + <c>merges.txt</c> (GPT-2 byte-level BPE: model <c>gpt2</c>, tokens in id
 /// order, merges as the file's lines); <c>tokenizer.json</c> with a BPE model (same keys; added tokens placed at their ids);
