@@ -1,5 +1,6 @@
 using System.Text.Json;
 using EdgeRuntime.Models.Formats;
+using EdgeRuntime.Models.Formats.Gguf;
 
 namespace EdgeRuntime.Models.Tokenizers;
 
@@ -9,10 +10,38 @@ namespace EdgeRuntime.Models.Tokenizers;
 /// that is used instead), <c>tokenizer.model</c> (SentencePiece), <c>vocab.json</c> + <c>merges.txt</c> (GPT-2 BPE).
 /// BOS/EOS: <c>config.json</c> <c>bos_token_id</c>/<c>eos_token_id</c> win; otherwise <c>tokenizer_config.json</c>
 /// <c>bos_token</c>/<c>eos_token</c>; otherwise the tokenizer file's own (SentencePiece control pieces, GPT-2 <c>&lt;|endoftext|&gt;</c>).
-/// <c>tokenizer_config.json</c> <c>add_bos_token</c> sets <see cref="ITextTokenizer.AddBos"/>. Stateless; safe from any thread.
+/// <c>tokenizer_config.json</c> <c>add_bos_token</c> sets <see cref="ITextTokenizer.AddBos"/>. A <c>.gguf</c> file carries its
+/// tokenizer in <c>tokenizer.ggml.*</c> metadata (<see cref="FromGguf"/>); <see cref="Load"/> picks the right one.
+/// Stateless; safe from any thread.
 /// </remarks>
 public static class TokenizerLoader
 {
+    /// <summary>Loads the tokenizer for a model path: the metadata of a <c>.gguf</c> file, else the files beside a checkpoint.</summary>
+    /// <param name="path">A <c>.gguf</c> file, a checkpoint directory, or any file inside one.</param>
+    /// <exception cref="FileNotFoundException">Nothing at <paramref name="path"/>, or no tokenizer in it.</exception>
+    /// <exception cref="ModelLoadException">A tokenizer is malformed or of a kind this runtime cannot read.</exception>
+    public static ITextTokenizer Load(string path) =>
+        File.Exists(path) && path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) ? FromGguf(path) : FromDirectory(path);
+
+    /// <summary>Loads the tokenizer stored in a GGUF file's <c>tokenizer.ggml.*</c> metadata (docs/gguf.md "Tokenizer").</summary>
+    /// <remarks>
+    /// Reads model <c>gpt2</c> (byte-level BPE with GPT-2's pre-tokenizer: <c>tokenizer.ggml.tokens</c> in id order and
+    /// <c>tokenizer.ggml.merges</c>), as <c>edgefw convert</c> and llama.cpp write it. Token types 3 (control) and 4
+    /// (user-defined), when <c>tokenizer.ggml.token_type</c> is present, become added tokens that text never matches
+    /// (control ones are special). BOS/EOS come from <c>tokenizer.ggml.bos_token_id</c>/<c>eos_token_id</c>, else
+    /// <c>&lt;|endoftext|&gt;</c>; <c>tokenizer.ggml.add_bos_token</c> sets <see cref="ITextTokenizer.AddBos"/>.
+    /// SentencePiece (<c>llama</c>) vocabularies are not rebuilt from metadata: load those from <c>tokenizer.model</c>.
+    /// </remarks>
+    /// <param name="path">The <c>.gguf</c> file.</param>
+    /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>, or the file holds no tokenizer.</exception>
+    /// <exception cref="ModelLoadException">The file or its tokenizer metadata is malformed or of an unsupported kind.</exception>
+    public static ITextTokenizer FromGguf(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"tokenizer: nothing at '{Path.GetFullPath(path)}'", path);
+        using var reader = new GgufReader(path);
+        return GgufTokenizerReader.Read(reader.Metadata, path);
+    }
+
     /// <summary>Loads the tokenizer in <paramref name="path"/> (a checkpoint directory, or any file inside one).</summary>
     /// <exception cref="FileNotFoundException">No directory at <paramref name="path"/>, or no tokenizer files in it.</exception>
     /// <exception cref="ModelLoadException">A tokenizer or config file is malformed; the message names the file and key.</exception>
@@ -128,19 +157,19 @@ public static class TokenizerLoader
         _ => -1,
     };
 
-    private static void SetBos(ITextTokenizer tokenizer, int id)
+    internal static void SetBos(ITextTokenizer tokenizer, int id)
     {
         if (tokenizer is ByteLevelBpeTokenizer b) b.BosId = id;
         else if (tokenizer is SentencePieceTextTokenizer s) s.BosId = id;
     }
 
-    private static void SetEos(ITextTokenizer tokenizer, int id)
+    internal static void SetEos(ITextTokenizer tokenizer, int id)
     {
         if (tokenizer is ByteLevelBpeTokenizer b) b.EosId = id;
         else if (tokenizer is SentencePieceTextTokenizer s) s.EosId = id;
     }
 
-    private static void SetAddBos(ITextTokenizer tokenizer, bool value)
+    internal static void SetAddBos(ITextTokenizer tokenizer, bool value)
     {
         if (tokenizer is ByteLevelBpeTokenizer b) b.AddBos = value;
         else if (tokenizer is SentencePieceTextTokenizer s) s.AddBos = value;
