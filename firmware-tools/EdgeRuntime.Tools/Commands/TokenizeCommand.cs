@@ -35,7 +35,7 @@ public static class TokenizeCommand
             var error = parseResult.InvocationConfiguration.Error;
             return Guard("tokenize", error, () =>
             {
-                var tokenizer = TokenizerLoader.FromDirectory(parseResult.GetValue(tokenizerOption)!);
+                var tokenizer = TokenizerLoader.Load(parseResult.GetValue(tokenizerOption)!);
                 int[] ids = tokenizer.Encode(parseResult.GetValue(textOption)!);
                 output.WriteLine(parseResult.GetValue(jsonOption)
                     ? JsonSerializer.Serialize(new TokenIdsJson(ids), TokenizeJsonContext.Default.TokenIdsJson)
@@ -73,7 +73,7 @@ public static class TokenizeCommand
                     error.WriteLine($"detokenize: --ids: {problem}");
                     return 2;
                 }
-                var tokenizer = TokenizerLoader.FromDirectory(parseResult.GetValue(tokenizerOption)!);
+                var tokenizer = TokenizerLoader.Load(parseResult.GetValue(tokenizerOption)!);
                 foreach (int id in ids)
                 {
                     if ((uint)id >= (uint)tokenizer.VocabSize)
@@ -113,7 +113,7 @@ public static class TokenizeCommand
 
     private static Option<string> TokenizerOption() => new("--tokenizer")
     {
-        Description = "Checkpoint directory holding tokenizer.json, tokenizer.model, or vocab.json + merges.txt (path)",
+        Description = "Checkpoint directory holding tokenizer.json, tokenizer.model, or vocab.json + merges.txt, or a .gguf file (path)",
         Required = true,
     };
 

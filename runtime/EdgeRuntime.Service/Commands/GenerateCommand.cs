@@ -20,8 +20,8 @@ public static class GenerateCommand
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Checkpoint directory: config.json + *.safetensors (path)", Required = true };
-        var tokenizer = new Option<string?>("--tokenizer") { Description = "Tokenizer directory (path; default: the model directory)" };
+        var model = new Option<string>("--model") { Description = "Checkpoint directory (config.json + *.safetensors) or .gguf file (path)", Required = true };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "Tokenizer directory or .gguf file (path; default: the model, whose .gguf carries its tokenizer)" };
         var prompt = new Option<string>("--prompt") { Description = "Prompt text (string)", Required = true };
         var maxTokens = new Option<int>("--max-tokens") { Description = "Most tokens to generate (int >= 0)", DefaultValueFactory = _ => 128 };
         var temperature = new Option<float>("--temperature") { Description = "Sampling temperature (float >= 0, 0 = greedy)", DefaultValueFactory = _ => 0.8f };
@@ -88,7 +88,7 @@ public static class GenerateCommand
                 error.WriteLine($"generate: the model in '{request.ModelDirectory}' is a '{loaded.Info.Family}' sequence model; generate needs a language model");
                 return 2;
             }
-            var textTokenizer = TokenizerLoader.FromDirectory(request.TokenizerDirectory);
+            var textTokenizer = TokenizerLoader.Load(request.TokenizerDirectory);
             using var session = new InferenceSession(languageModel);
             var generator = new Generator(session, textTokenizer, request.Options, cancellationToken);
             generator.AppendPrompt(request.Prompt);

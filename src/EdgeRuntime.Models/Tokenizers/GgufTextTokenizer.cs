@@ -126,7 +126,7 @@ public static class GgufTextTokenizer
     {
         if (!file.Metadata.Contains(key)) return null;
         long id = file.Metadata.GetInteger(key);
-        if (id < 0 || id >= vocabSize) throw new ModelConfigException($"tokenizer: '{key}' is {id} in '{file.Path}', expected 0..{vocabSize - 1}");
+        if (id < 0 || id >= vocabSize) throw new ModelConfigException($"tokenizer: '{key}' in '{file.Path}': expected 0..{vocabSize - 1}, got {id}");
         return (int)id;
     }
 }

@@ -10,10 +10,30 @@ namespace EdgeRuntime.Models.Tokenizers;
 /// that is used instead), <c>tokenizer.model</c> (SentencePiece), <c>vocab.json</c> + <c>merges.txt</c> (GPT-2 BPE).
 /// BOS/EOS: <c>config.json</c> <c>bos_token_id</c>/<c>eos_token_id</c> win; otherwise <c>tokenizer_config.json</c>
 /// <c>bos_token</c>/<c>eos_token</c>; otherwise the tokenizer file's own (SentencePiece control pieces, GPT-2 <c>&lt;|endoftext|&gt;</c>).
-/// <c>tokenizer_config.json</c> <c>add_bos_token</c> sets <see cref="ITextTokenizer.AddBos"/>. Stateless; safe from any thread.
+/// <c>tokenizer_config.json</c> <c>add_bos_token</c> sets <see cref="ITextTokenizer.AddBos"/>. A <c>.gguf</c> file carries its
+/// tokenizer in <c>tokenizer.ggml.*</c> metadata (<see cref="FromGguf"/>); <see cref="Load"/> picks the right one.
+/// Stateless; safe from any thread.
 /// </remarks>
 public static class TokenizerLoader
 {
+    /// <summary>Loads the tokenizer for a model path: a <c>.gguf</c> file's metadata, else the files beside a checkpoint
+    /// (same as <see cref="FromDirectory"/>, named for call sites that hold a model path).</summary>
+    /// <exception cref="FileNotFoundException">Nothing at <paramref name="path"/>, or no tokenizer in it.</exception>
+    /// <exception cref="ModelLoadException">A tokenizer is malformed or of a kind this runtime cannot read.</exception>
+    public static ITextTokenizer Load(string path) => FromDirectory(path);
+
+    /// <summary>Loads the tokenizer stored in a GGUF file's <c>tokenizer.ggml.*</c> metadata, with no fallback to files beside it.</summary>
+    /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>, or the file holds no tokenizer.</exception>
+    /// <exception cref="ModelLoadException">The file or its tokenizer metadata is malformed.</exception>
+    public static ITextTokenizer FromGguf(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"tokenizer: nothing at '{Path.GetFullPath(path)}'", path);
+        using var gguf = new GgufReader(path);
+        if (!GgufTextTokenizer.HasTokenizer(gguf))
+            throw new FileNotFoundException($"tokenizer: '{Path.GetFullPath(path)}' holds no tokenizer (no 'tokenizer.ggml.model' key)", path);
+        return GgufTextTokenizer.Load(gguf);
+    }
+
     /// <summary>Loads the tokenizer in <paramref name="path"/>: a checkpoint directory, a GGUF file (its
     /// <c>tokenizer.ggml.*</c> metadata, <see cref="GgufTextTokenizer"/>), or any other file inside a checkpoint directory.
     /// A GGUF file without tokenizer metadata falls back to tokenizer files beside it.</summary>
@@ -137,19 +157,19 @@ public static class TokenizerLoader
         _ => -1,
     };
 
-    private static void SetBos(ITextTokenizer tokenizer, int id)
+    internal static void SetBos(ITextTokenizer tokenizer, int id)
     {
         if (tokenizer is ByteLevelBpeTokenizer b) b.BosId = id;
         else if (tokenizer is SentencePieceTextTokenizer s) s.BosId = id;
     }
 
-    private static void SetEos(ITextTokenizer tokenizer, int id)
+    internal static void SetEos(ITextTokenizer tokenizer, int id)
     {
         if (tokenizer is ByteLevelBpeTokenizer b) b.EosId = id;
         else if (tokenizer is SentencePieceTextTokenizer s) s.EosId = id;
     }
 
-    private static void SetAddBos(ITextTokenizer tokenizer, bool value)
+    internal static void SetAddBos(ITextTokenizer tokenizer, bool value)
     {
         if (tokenizer is ByteLevelBpeTokenizer b) b.AddBos = value;
         else if (tokenizer is SentencePieceTextTokenizer s) s.AddBos = value;
