@@ -68,7 +68,7 @@ public sealed class Arm64QemuTests(ITestOutputHelper output)
         string artifacts = Path.Combine(project, "obj", "qemu-linux-arm64");
         string outDir = Path.Combine(artifacts, "out");
         var (code, stdout, stderr) = Run(DotnetHost(), ["publish", Path.Combine(project, "EdgeRuntime.KernelCheck.csproj"), "-c", "Release", "-r", "linux-arm64",
-            "--self-contained", "--artifacts-path", artifacts, "-o", outDir, "-nologo"], [], TimeSpan.FromMinutes(5));
+            "--self-contained", "--artifacts-path", artifacts, "-o", outDir, "-nologo", "--disable-build-servers"], [], TimeSpan.FromMinutes(5));
         Assert.True(code == 0, $"dotnet publish -r linux-arm64 failed (exit {code}):\n{stdout}\n{stderr}");
         string exe = Path.Combine(outDir, "EdgeRuntime.KernelCheck");
         Assert.True(File.Exists(exe), $"published runner missing at {exe}");
