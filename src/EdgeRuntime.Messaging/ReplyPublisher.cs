@@ -25,11 +25,11 @@ public sealed class ReplyPublisher
 
     /// <summary>Queues a chunk.</summary>
     public ValueTask SendChunkAsync(ReplyRoute route, ChunkMessage chunk, CancellationToken cancellationToken) =>
-        _outbox.SendAsync(Build(route, chunk, ProtocolJsonContext.Default.ChunkMessage), cancellationToken);
+        _outbox.SendAsync(Build(route, chunk, ProtocolJsonContext.Protocol.ChunkMessage), cancellationToken);
 
     /// <summary>Queues a final message.</summary>
     public ValueTask SendFinalAsync(ReplyRoute route, FinalMessage final, CancellationToken cancellationToken) =>
-        _outbox.SendAsync(Build(route, final, ProtocolJsonContext.Default.FinalMessage), cancellationToken);
+        _outbox.SendAsync(Build(route, final, ProtocolJsonContext.Protocol.FinalMessage), cancellationToken);
 
     /// <summary>Queues an error as a final message (finish reason "error", or "cancelled" for <see cref="ErrorCodes.Unavailable"/>).</summary>
     public ValueTask SendErrorAsync(ReplyRoute route, ErrorInfo error, int seq, CancellationToken cancellationToken) =>
@@ -70,5 +70,5 @@ public sealed class ReplyPublisher
             .Build();
 
     /// <summary>The JSON bytes of a status message.</summary>
-    public static byte[] StatusPayload(StatusMessage status) => JsonSerializer.SerializeToUtf8Bytes(status, ProtocolJsonContext.Default.StatusMessage);
+    public static byte[] StatusPayload(StatusMessage status) => JsonSerializer.SerializeToUtf8Bytes(status, ProtocolJsonContext.Protocol.StatusMessage);
 }

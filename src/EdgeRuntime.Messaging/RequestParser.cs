@@ -70,7 +70,7 @@ public sealed class RequestParser
         GenerateRequest request;
         try
         {
-            request = JsonSerializer.Deserialize(bytes, ProtocolJsonContext.Default.GenerateRequest)!;
+            request = JsonSerializer.Deserialize(bytes, ProtocolJsonContext.Protocol.GenerateRequest)!;
         }
         catch (JsonException ex)
         {
@@ -154,7 +154,7 @@ public sealed class RequestParser
         InferRequest request;
         try
         {
-            request = JsonSerializer.Deserialize(bytes, ProtocolJsonContext.Default.InferRequest)!;
+            request = JsonSerializer.Deserialize(bytes, ProtocolJsonContext.Protocol.InferRequest)!;
         }
         catch (JsonException ex)
         {
@@ -204,7 +204,7 @@ public sealed class RequestParser
         CancelRequest request;
         try
         {
-            request = JsonSerializer.Deserialize(bytes, ProtocolJsonContext.Default.CancelRequest)!;
+            request = JsonSerializer.Deserialize(bytes, ProtocolJsonContext.Protocol.CancelRequest)!;
         }
         catch (JsonException ex)
         {
