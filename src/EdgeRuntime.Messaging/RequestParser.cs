@@ -230,6 +230,9 @@ public sealed class RequestParser
 
         string? topic = null;
         string? topicError = null;
+        string? replyToError = replyTo is not null && !_topics.IsAllowedReplyTopic(replyTo)
+            ? $"\"replyTo\" '{Clip(replyTo)}' is not allowed: expected a topic name without wildcards, not starting with '$', and not one of this node's request or status topics"
+            : null;
         if (!string.IsNullOrEmpty(responseTopic))
         {
             if (_topics.IsAllowedReplyTopic(responseTopic)) topic = responseTopic;
@@ -237,8 +240,8 @@ public sealed class RequestParser
         }
         else if (replyTo is not null)
         {
-            if (_topics.IsAllowedReplyTopic(replyTo)) topic = replyTo;
-            else topicError = $"\"replyTo\" '{Clip(replyTo)}' is not allowed: expected a topic name without wildcards, not starting with '$', and not one of this node's request or status topics";
+            if (replyToError is null) topic = replyTo;
+            else topicError = replyToError;
         }
         else if (kind != RequestKind.Cancel)
         {
@@ -248,7 +251,7 @@ public sealed class RequestParser
         if (topic is null)
             return (new ReplyRoute(_topics.Errors, correlation, id, IsErrorsTopic: true), topicError ?? idError);
         id ??= NewId();
-        return (new ReplyRoute(topic, correlation, id, IsErrorsTopic: false), idError);
+        return (new ReplyRoute(topic, correlation, id, IsErrorsTopic: false), idError ?? replyToError);
     }
 
     /// <summary>A JSON error: find what reply route we can from a loose read, then describe the problem by field.</summary>
@@ -284,6 +287,7 @@ public sealed class RequestParser
     /// <summary>Null when the payload starts a JSON object; otherwise what it is.</summary>
     private static string? RootProblem(byte[] bytes)
     {
+        if (bytes.AsSpan().Trim(" \t\r\n"u8).IsEmpty) return "payload is empty, expected a JSON object";
         var reader = new Utf8JsonReader(bytes);
         try
         {

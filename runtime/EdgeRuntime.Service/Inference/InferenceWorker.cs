@@ -98,8 +98,6 @@ internal sealed partial class InferenceWorker : IDisposable
     {
         var spec = item.Request.Generate!;
         var route = item.Request.Reply;
-        var model = _context.Model;
-        var token = item.Cancellation.Token;
 
         SessionSlot? slot = null;
         InferenceSession session;
@@ -108,95 +106,23 @@ internal sealed partial class InferenceWorker : IDisposable
             slot = _context.Sessions.Acquire(name, create: !spec.IsContinuation, reset: spec.Reset, out var sessionError);
             if (slot is null)
             {
-                LogRequestError(_context.Logger, item.Id, sessionError!.Code, sessionError.Message);
-                SendError(route, sessionError, 0);
+                Reject(item, sessionError!);
                 return;
             }
             session = slot.Language!;
         }
         else
         {
-            session = _scratchSession ??= new InferenceSession(model.Language!);
+            session = _scratchSession ??= new InferenceSession(_context.Model.Language!);
             session.Reset();
         }
 
         bool keepState = true;
         var coalescer = new ChunkCoalescer(item.Id, _context.ChunkFlush);
+        FinalMessage final;
         try
         {
-            int pending = slot?.PendingToken ?? -1;
-            int[] prompt = spec.Tokens ?? (spec.Prompt is null ? [] : Encode(spec.Prompt, atStart: session.Position == 0 && pending < 0));
-            if (prompt.Length > _context.MaxPromptTokens)
-            {
-                Reject(item, new ErrorInfo(ErrorCodes.TooLarge, $"prompt is {prompt.Length} tokens, expected at most {_context.MaxPromptTokens} (Limits:MaxPromptTokens)"));
-                return;
-            }
-            if (prompt.Length == 0 && pending < 0 && !session.HasLogits)
-            {
-                Reject(item, new ErrorInfo(ErrorCodes.BadRequest, $"session '{spec.Session}' has no history yet; send \"prompt\" or \"tokens\""));
-                return;
-            }
-            var options = new GeneratorOptions
-            {
-                MaxTokens = spec.MaxTokens,
-                StopStrings = spec.Stop,
-                Sampling = new SamplerOptions
-                {
-                    Temperature = spec.Temperature,
-                    TopP = spec.TopP,
-                    TopK = spec.TopK,
-                    MinP = spec.MinP,
-                    RepetitionPenalty = spec.RepeatPenalty,
-                    RepeatLastN = spec.RepeatLastN,
-                    Seed = spec.Seed,
-                },
-            };
-            if (!options.TryValidate(out string? problem))
-            {
-                Reject(item, new ErrorInfo(ErrorCodes.BadRequest, problem));
-                return;
-            }
-
-            var generator = new Generator(session, model.Tokenizer, options, token);
-            if (pending >= 0)
-            {
-                // The last token of the previous request was never fed to the model (generation feeds it lazily).
-                session.Step(pending);
-                slot!.PendingToken = -1;
-            }
-            for (int offset = 0; offset < prompt.Length && !token.IsCancellationRequested; offset += options.PromptChunk)
-            {
-                generator.AppendPrompt(prompt.AsSpan(offset, Math.Min(options.PromptChunk, prompt.Length - offset)));
-                _context.Health.Progress(_index);
-            }
-
-            int last = -1;
-            // Cancelled during the prompt: there may be no logits to sample from, so do not start (finish reason stays null).
-            bool cancelledEarly = token.IsCancellationRequested;
-            while (!cancelledEarly && generator.TryNextToken(out int next, out string text))
-            {
-                _context.Health.Progress(_index);
-                if (next >= 0) last = next;
-                if (coalescer.Add(next, text, out var chunk)) SendChunk(route, chunk!);
-            }
-            if (coalescer.Flush() is { } rest) SendChunk(route, rest);
-            if (slot is not null && last >= 0) slot.PendingToken = last;
-
-            var usage = generator.Usage;
-            var timings = generator.Timings;
-            bool cancelled = generator.FinishReason is null or FinishReason.Cancelled;
-            SendFinal(route, new FinalMessage
-            {
-                Id = item.Id,
-                Seq = coalescer.TakeFinalSeq(),
-                FinishReason = cancelled ? "cancelled" : Lower(generator.FinishReason ?? FinishReason.Length),
-                Error = cancelled && item.ShuttingDown ? Unavailable : null,
-                Usage = new Usage(usage.PromptTokens, usage.CompletionTokens),
-                Timings = new Timings(Round(timings.PromptMs), Round(timings.PromptTokensPerSecond), Round(timings.DecodeMs), Round(timings.DecodeTokensPerSecond)),
-                Session = spec.Session,
-                Position = slot is null ? null : session.Position + (slot.PendingToken >= 0 ? 1 : 0),
-                Seed = spec.Seed,
-            });
+            final = RunGenerate(item, spec, session, slot, coalescer);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -204,12 +130,84 @@ internal sealed partial class InferenceWorker : IDisposable
             keepState = false;
             LogModelError(_context.Logger, item.Id, ex);
             if (coalescer.Flush() is { } rest) SendChunk(route, rest);
-            SendError(route, new ErrorInfo(ErrorCodes.ModelError, $"the model failed: {ex.Message}"), coalescer.TakeFinalSeq());
+            final = ReplyPublisher.ErrorFinal(item.Id, new ErrorInfo(ErrorCodes.ModelError, $"the model failed: {ex.Message}"), coalescer.TakeFinalSeq());
         }
         finally
         {
+            // Saved (and free for the next request) before the client hears the request is over.
             if (slot is not null) _context.Sessions.Release(slot, save: keepState);
         }
+        SendFinal(route, final);
+    }
+
+    /// <summary>Runs one generate request on <paramref name="session"/>, streaming chunks; returns the final message (an error final for a rejected request).</summary>
+    private FinalMessage RunGenerate(WorkItem item, GenerateSpec spec, InferenceSession session, SessionSlot? slot, ChunkCoalescer coalescer)
+    {
+        var route = item.Request.Reply;
+        var token = item.Cancellation.Token;
+        int pending = slot?.PendingToken ?? -1;
+        int[] prompt = spec.Tokens ?? (spec.Prompt is null ? [] : Encode(spec.Prompt, atStart: session.Position == 0 && pending < 0));
+        if (prompt.Length > _context.MaxPromptTokens)
+            return Rejected(item, new ErrorInfo(ErrorCodes.TooLarge, $"prompt is {prompt.Length} tokens, expected at most {_context.MaxPromptTokens} (Limits:MaxPromptTokens)"));
+        if (prompt.Length == 0 && pending < 0 && !session.HasLogits)
+            return Rejected(item, new ErrorInfo(ErrorCodes.BadRequest, $"session '{spec.Session}' has no history yet; send \"prompt\" or \"tokens\""));
+        var options = new GeneratorOptions
+        {
+            MaxTokens = spec.MaxTokens,
+            StopStrings = spec.Stop,
+            Sampling = new SamplerOptions
+            {
+                Temperature = spec.Temperature,
+                TopP = spec.TopP,
+                TopK = spec.TopK,
+                MinP = spec.MinP,
+                RepetitionPenalty = spec.RepeatPenalty,
+                RepeatLastN = spec.RepeatLastN,
+                Seed = spec.Seed,
+            },
+        };
+        if (!options.TryValidate(out string? problem)) return Rejected(item, new ErrorInfo(ErrorCodes.BadRequest, problem));
+
+        var generator = new Generator(session, _context.Model.Tokenizer, options, token);
+        if (pending >= 0)
+        {
+            // The last token of the previous request was never fed to the model (generation feeds it lazily).
+            session.Step(pending);
+            slot!.PendingToken = -1;
+        }
+        for (int offset = 0; offset < prompt.Length && !token.IsCancellationRequested; offset += options.PromptChunk)
+        {
+            generator.AppendPrompt(prompt.AsSpan(offset, Math.Min(options.PromptChunk, prompt.Length - offset)));
+            _context.Health.Progress(_index);
+        }
+
+        int last = -1;
+        // Cancelled during the prompt: there may be no logits to sample from, so do not start (finish reason stays null).
+        bool cancelledEarly = token.IsCancellationRequested;
+        while (!cancelledEarly && generator.TryNextToken(out int next, out string text))
+        {
+            _context.Health.Progress(_index);
+            if (next >= 0) last = next;
+            if (coalescer.Add(next, text, out var chunk)) SendChunk(route, chunk!);
+        }
+        if (coalescer.Flush() is { } rest) SendChunk(route, rest);
+        if (slot is not null && last >= 0) slot.PendingToken = last;
+
+        var usage = generator.Usage;
+        var timings = generator.Timings;
+        bool cancelled = generator.FinishReason is null or FinishReason.Cancelled;
+        return new FinalMessage
+        {
+            Id = item.Id,
+            Seq = coalescer.TakeFinalSeq(),
+            FinishReason = cancelled ? "cancelled" : Lower(generator.FinishReason!.Value),
+            Error = cancelled && item.ShuttingDown ? Unavailable : null,
+            Usage = new Usage(usage.PromptTokens, usage.CompletionTokens),
+            Timings = new Timings(Round(timings.PromptMs), Round(timings.PromptTokensPerSecond), Round(timings.DecodeMs), Round(timings.DecodeTokensPerSecond)),
+            Session = spec.Session,
+            Position = slot is null ? null : session.Position + (slot.PendingToken >= 0 ? 1 : 0),
+            Seed = spec.Seed,
+        };
     }
 
     private void Infer(WorkItem item)
@@ -217,73 +215,78 @@ internal sealed partial class InferenceWorker : IDisposable
         var spec = item.Request.Infer!;
         var route = item.Request.Reply;
         var model = _context.Model.Sequence!;
-        var token = item.Cancellation.Token;
 
         SessionSlot? slot = null;
-        Span<float> state;
+        NativeBuffer state;
         ModelScratch scratch;
         if (spec.Session is { } name)
         {
             slot = _context.Sessions.Acquire(name, create: true, reset: spec.Reset, out var sessionError);
             if (slot is null)
             {
-                LogRequestError(_context.Logger, item.Id, sessionError!.Code, sessionError.Message);
-                SendError(route, sessionError, 0);
+                Reject(item, sessionError!);
                 return;
             }
-            state = slot.State!.Span;
+            state = slot.State!;
             scratch = slot.Scratch!;
         }
         else
         {
-            _scratchState ??= new NativeBuffer(model.StateLength);
-            _scratchModel ??= model.CreateScratch();
-            state = _scratchState.Span;
-            scratch = _scratchModel;
-            model.InitState(state);
+            state = _scratchState ??= new NativeBuffer(model.StateLength);
+            scratch = _scratchModel ??= model.CreateScratch();
+            model.InitState(state.Span);
         }
 
         bool keepState = true;
+        FinalMessage final;
         try
         {
-            int width = model.InputLength, outWidth = model.OutputLength;
-            var outputs = new float[spec.Steps * outWidth];
-            long started = Stopwatch.GetTimestamp();
-            int done = 0;
-            while (done < spec.Steps && !token.IsCancellationRequested)
-            {
-                int n = Math.Min(InferBlock, spec.Steps - done);
-                model.Prefill(spec.Inputs.AsSpan(done * width, n * width), state, outputs.AsSpan(done * outWidth, n * outWidth), scratch);
-                done += n;
-                _context.Health.Progress(_index);
-            }
-            double ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            var rows = new float[done][];
-            for (int i = 0; i < done; i++) rows[i] = outputs.AsSpan(i * outWidth, outWidth).ToArray();
-            bool cancelled = done < spec.Steps;
-            SendFinal(route, new FinalMessage
-            {
-                Id = item.Id,
-                Seq = 0,
-                FinishReason = cancelled ? "cancelled" : "stop",
-                Error = cancelled && item.ShuttingDown ? Unavailable : null,
-                Usage = new Usage(done, 0),
-                Timings = new Timings(Round(ms), Round(ms > 0 ? done * 1000.0 / ms : 0), 0, 0),
-                Session = spec.Session,
-                Position = slot is null ? null : model.Position(state),
-                Outputs = rows,
-            });
+            final = RunInfer(item, spec, model, state, scratch, slot is not null);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             keepState = false;
             LogModelError(_context.Logger, item.Id, ex);
-            SendError(route, new ErrorInfo(ErrorCodes.ModelError, $"the model failed: {ex.Message}"), 0);
+            final = ReplyPublisher.ErrorFinal(item.Id, new ErrorInfo(ErrorCodes.ModelError, $"the model failed: {ex.Message}"), 0);
         }
         finally
         {
             if (slot is not null) _context.Sessions.Release(slot, save: keepState);
         }
+        SendFinal(route, final);
+    }
+
+    /// <summary>Feeds the input steps in blocks (checking for cancellation between them) and returns the final message with every output.</summary>
+    private FinalMessage RunInfer(WorkItem item, InferSpec spec, ISequenceModel model, NativeBuffer state, ModelScratch scratch, bool named)
+    {
+        var token = item.Cancellation.Token;
+        int width = model.InputLength, outWidth = model.OutputLength;
+        var outputs = new float[spec.Steps * outWidth];
+        long started = Stopwatch.GetTimestamp();
+        int done = 0;
+        while (done < spec.Steps && !token.IsCancellationRequested)
+        {
+            int n = Math.Min(InferBlock, spec.Steps - done);
+            model.Prefill(spec.Inputs.AsSpan(done * width, n * width), state.Span, outputs.AsSpan(done * outWidth, n * outWidth), scratch);
+            done += n;
+            _context.Health.Progress(_index);
+        }
+        double ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        var rows = new float[done][];
+        for (int i = 0; i < done; i++) rows[i] = outputs.AsSpan(i * outWidth, outWidth).ToArray();
+        bool cancelled = done < spec.Steps;
+        return new FinalMessage
+        {
+            Id = item.Id,
+            Seq = 0,
+            FinishReason = cancelled ? "cancelled" : "stop",
+            Error = cancelled && item.ShuttingDown ? Unavailable : null,
+            Usage = new Usage(done, 0),
+            Timings = new Timings(Round(ms), Round(ms > 0 ? done * 1000.0 / ms : 0), 0, 0),
+            Session = spec.Session,
+            Position = named ? model.Position(state.Span) : null,
+            Outputs = rows,
+        };
     }
 
     private int[] Encode(string prompt, bool atStart)
@@ -294,10 +297,12 @@ internal sealed partial class InferenceWorker : IDisposable
         return ids;
     }
 
-    private void Reject(WorkItem item, ErrorInfo error)
+    private void Reject(WorkItem item, ErrorInfo error) => SendFinal(item.Request.Reply, Rejected(item, error));
+
+    private FinalMessage Rejected(WorkItem item, ErrorInfo error)
     {
         LogRequestError(_context.Logger, item.Id, error.Code, error.Message);
-        SendError(item.Request.Reply, error, 0);
+        return ReplyPublisher.ErrorFinal(item.Id, error, 0);
     }
 
     private static FinalMessage Cancelled(WorkItem item, int seq) => new()
@@ -354,7 +359,7 @@ internal sealed partial class InferenceWorker : IDisposable
         _scratchState?.Dispose();
     }
 
-    [LoggerMessage(30, LogLevel.Warning, "Request '{Id}' rejected ({Code}): {Message}")]
+    [LoggerMessage(30, LogLevel.Warning, "Rejected a request (id {Id}): {Code}: {Message}")]
     private static partial void LogRequestError(ILogger logger, string id, string code, string message);
 
     [LoggerMessage(31, LogLevel.Error, "Request '{Id}': the model failed")]

@@ -39,7 +39,8 @@ public sealed class SdNotify : IDisposable
         {
             try
             {
-                _socket ??= new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+                // Non-blocking: a reader that stopped reading must not stall the service (the message is dropped instead).
+                _socket ??= new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified) { Blocking = false };
                 _socket.SendTo(Encoding.UTF8.GetBytes(state), _endPoint);
                 return true;
             }
