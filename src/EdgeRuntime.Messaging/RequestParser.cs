@@ -188,7 +188,7 @@ public sealed class RequestParser
             for (int i = 0; i < values.Length; i++)
             {
                 if (values[i].Length != width)
-                    return Reject(RequestKind.Infer, route, ErrorCodes.BadRequest, $"\"values\"[{i}] has {values[i].Length} numbers, expected {width} (the model's input length)");
+                    return Reject(RequestKind.Infer, route, ErrorCodes.BadRequest, $"\"values\"[{i}] has {values[i].Length} numbers, expected the model's input length {width}");
             }
             inputs = new float[values.Length * width];
             for (int i = 0; i < values.Length; i++) values[i].CopyTo(inputs, i * width);
