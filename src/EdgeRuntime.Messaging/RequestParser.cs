@@ -313,14 +313,13 @@ public sealed class RequestParser
         if (message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase))
             return $"a field appears twice{PathSuffix(ex.Path)}";
 
+        // A value of the wrong type: the serializer's message names a .NET type (replaced by what the protocol expects);
+        // our converters' messages start with "expected" and say what they found. Anything else is a syntax error.
+        bool converter = message.StartsWith("expected", StringComparison.Ordinal);
+        bool wrongType = converter || message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal);
         string? field = FieldOf(ex.Path);
-        if (field is not null && fields.TryGetValue(field, out string? expected))
-        {
-            // Messages written by our converters say what they found; the serializer's name a .NET type, which we replace.
-            string detail = ex.InnerException is null && !message.StartsWith("The JSON value", StringComparison.Ordinal) && !message.Contains("LineNumber", StringComparison.Ordinal)
-                ? $" ({message})" : "";
-            return $"field \"{field}\" has the wrong type or value at {ex.Path}: expected {expected}{detail}";
-        }
+        if (wrongType && field is not null && fields.TryGetValue(field, out string? expected))
+            return $"field \"{field}\" has the wrong type or value at {ex.Path}: expected {expected}{(converter ? $" ({message})" : "")}";
         return $"payload is not valid JSON: {Plain(message)}";
     }
 

@@ -135,7 +135,8 @@ public abstract class ServiceScenarios
             ("topP out of range", Requests.Utf8("{\"tokens\":[1],\"topP\":7}"), "bad_request", "\"topP\""),
             ("a wildcard reply topic", Requests.Utf8("{\"tokens\":[1],\"replyTo\":\"a/+/b\"}"), "bad_request", "not allowed"),
             ("the node's own status topic as reply topic", Requests.Utf8($"{{\"tokens\":[1],\"replyTo\":\"{Root}/status\"}}"), "bad_request", "not allowed"),
-            ("deeply nested JSON", Requests.Utf8("{\"tokens\":" + new string('[', 100) + new string(']', 100) + "}"), "bad_request", "\"tokens\""),
+            ("deeply nested lists for token ids", Requests.Utf8("{\"tokens\":" + new string('[', 100) + new string(']', 100) + "}"), "bad_request", "\"tokens\""),
+            ("deeply nested JSON", Requests.Utf8(new string('[', 3000) + new string(']', 3000)), "bad_request", "expected a JSON object"),
         ];
 
         var failures = new List<string>();
