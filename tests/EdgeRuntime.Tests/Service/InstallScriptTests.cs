@@ -28,6 +28,7 @@ public sealed class InstallScriptTests
     }
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void Install_StagesFiles_AndIsIdempotent()
     {
         using var dir = TestPaths.NewTempDir();
