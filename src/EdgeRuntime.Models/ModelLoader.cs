@@ -3,6 +3,7 @@ using EdgeRuntime.Models.Families.Aaren;
 using EdgeRuntime.Models.Families.Based;
 using EdgeRuntime.Models.Families.TransNormer;
 using EdgeRuntime.Models.Formats;
+using EdgeRuntime.Models.Formats.Gguf;
 using EdgeRuntime.Models.Formats.Safetensors;
 using EdgeRuntime.Models.Sessions;
 
@@ -22,7 +23,8 @@ public static class ModelLoader
         if (File.Exists(path))
         {
             if (Path.GetFileName(path) == "config.json") return LoadDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!, options);
-            throw new ModelFormatException($"model: '{Path.GetFullPath(path)}' is not a checkpoint directory; expected a directory with config.json and *.safetensors");
+            if (path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase)) return LoadGguf(path, options);
+            throw new ModelFormatException($"model: '{Path.GetFullPath(path)}' is neither a checkpoint directory nor a .gguf file; expected a directory with config.json and *.safetensors, or a .gguf file");
         }
         throw new FileNotFoundException($"model: nothing at '{Path.GetFullPath(path)}'", path);
     }
@@ -79,6 +81,31 @@ public static class ModelLoader
                     var config = AarenConfig.FromJson(json, configPath);
                     return WithWeights(directory, w => AarenModel.Load(w, config, options));
                 }
+        }
+    }
+
+    /// <summary>A GGUF file: <c>general.architecture</c> picks the family, whose own <c>FromJson</c> parses the config
+    /// rebuilt from the <c>{architecture}.*</c> keys (<see cref="GgufConfig"/>); weights come from the same mapping.</summary>
+    private static IModel LoadGguf(string path, ModelOptions options)
+    {
+        var weights = new GgufWeightSource(path);
+        try
+        {
+            string family = weights.File.Metadata.GetString("general.architecture");
+            string json = GgufConfig.ToJson(weights.File.Metadata, family);
+            string configPath = $"{weights.Location} (metadata {family}.*)";
+            return family switch
+            {
+                "based" => BasedModel.Load(weights, BasedConfig.FromJson(json, configPath), options),
+                "transnormer" => TransNormerModel.Load(weights, TransNormerConfig.FromJson(json, configPath), options),
+                "aaren" => AarenModel.Load(weights, AarenConfig.FromJson(json, configPath), options),
+                _ => throw new ModelConfigException($"gguf: 'general.architecture' is '{family}', expected 'based', 'transnormer' or 'aaren' in '{weights.Location}'"),
+            };
+        }
+        catch
+        {
+            weights.Dispose();
+            throw;
         }
     }
 

@@ -10,8 +10,10 @@ public static class EdgeFwCli
     {
         var root = new RootCommand("edgefw: firmware tools for EdgeRuntime models (convert, quantize, inspect, verify, bench, bundle)")
         {
+            ConvertCommand.Create(),
             VerifyCommand.Create(),
             InspectCommand.Create(),
+            BundleCommand.Create(),
             TokenizeCommand.Create(),
             TokenizeCommand.CreateDetokenize(),
         };

@@ -35,7 +35,7 @@ public static class VerifyCommand
         try
         {
             using var model = ModelLoader.Load(modelPath, new ModelOptions { Threads = threads });
-            var progress = new SyncProgress(name => Console.Error.WriteLine($"verify: {name}"));
+            var progress = new SyncProgress<string>(name => Console.Error.WriteLine($"verify: {name}"));
             report = GoldenVerifier.Verify(model, goldenPath, tolerance, progress);
         }
         catch (Exception ex) when (ex is ModelLoadException or IOException or UnauthorizedAccessException or NotSupportedException)
@@ -67,11 +67,5 @@ public static class VerifyCommand
         if (json) Console.Out.WriteLine(JsonSerializer.Serialize(new ErrorJson(message), ToolJsonContext.Default.ErrorJson));
         Console.Error.WriteLine($"error: {message}");
         return code;
-    }
-
-    /// <summary>An IProgress that reports synchronously (Progress&lt;T&gt; posts to the thread pool).</summary>
-    private sealed class SyncProgress(Action<string> report) : IProgress<string>
-    {
-        public void Report(string value) => report(value);
     }
 }

@@ -17,7 +17,9 @@ public static unsafe class MatMul
     {
         if (w.Type != DType.F32)
         {
-            // Non-f32 weights: one mat-vec per token (quantised kernels quantise the activation themselves).
+            // Quantised weights: a registered prefill kernel (activations quantised once, weight tiles reused across tokens),
+            // else one mat-vec per token (quantised kernels quantise the activation themselves).
+            if (MatVecRegistry.TryMatMulRows(w, x, tokens, y, rowStart, rowEnd)) return;
             int rows = w.Rows;
             for (int t = 0; t < tokens; t++)
                 MatVecRegistry.Rows(w, x + (long)t * w.Cols, y + (long)t * rows, rowStart, rowEnd);

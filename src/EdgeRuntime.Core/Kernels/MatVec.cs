@@ -96,6 +96,22 @@ public static unsafe class MatVecRegistry
     /// <summary>Registers the row kernel for <paramref name="type"/>.</summary>
     public static void Register(DType type, delegate*<WeightMatrix, float*, float*, int, int, void> kernel) => s_kernels[(int)type] = kernel;
 
+    private static readonly delegate*<WeightMatrix, float*, int, float*, int, int, void>[] s_matMulKernels =
+        new delegate*<WeightMatrix, float*, int, float*, int, int, void>[64];
+
+    /// <summary>Registers a prefill kernel for <paramref name="type"/>: <c>(w, x, tokens, y, rowStart, rowEnd)</c> with the
+    /// layout of <see cref="MatMul.Rows"/>. Optional: without one, prefill runs the row kernel once per token.</summary>
+    public static void RegisterMatMul(DType type, delegate*<WeightMatrix, float*, int, float*, int, int, void> kernel) => s_matMulKernels[(int)type] = kernel;
+
+    /// <summary>Runs the registered prefill kernel, if any.</summary>
+    public static bool TryMatMulRows(WeightMatrix w, float* x, int tokens, float* y, int rowStart, int rowEnd)
+    {
+        var k = s_matMulKernels[(int)w.Type];
+        if (k == null) return false;
+        k(w, x, tokens, y, rowStart, rowEnd);
+        return true;
+    }
+
     /// <summary>Runs the registered kernel.</summary>
     /// <exception cref="NotSupportedException">No kernel for the weight's type.</exception>
     public static void Rows(WeightMatrix w, float* x, float* y, int rowStart, int rowEnd)

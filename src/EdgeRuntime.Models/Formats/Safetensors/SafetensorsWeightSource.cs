@@ -1,3 +1,4 @@
+using System.Text.Json;
 using EdgeRuntime.Core.Memory;
 using EdgeRuntime.Core.Tensors;
 
@@ -19,8 +20,7 @@ public sealed unsafe class SafetensorsWeightSource : WeightSource
     public SafetensorsWeightSource(string directory)
     {
         Location = Path.GetFullPath(directory);
-        var paths = Directory.GetFiles(Location, "*.safetensors").Order(StringComparer.Ordinal).ToArray();
-        if (paths.Length == 0) throw new ModelFormatException($"safetensors: no *.safetensors file in '{Location}'");
+        var paths = ModelFiles(Location);
         try
         {
             foreach (var p in paths)
@@ -36,6 +36,29 @@ public sealed unsafe class SafetensorsWeightSource : WeightSource
             Dispose(true);
             throw;
         }
+    }
+
+    /// <summary>
+    /// The weight files of a checkpoint directory: the shards named by <c>model.safetensors.index.json</c> if present, else
+    /// <c>model*.safetensors</c>, else every <c>*.safetensors</c> (so a <c>golden.safetensors</c> beside the model is ignored).
+    /// </summary>
+    /// <exception cref="ModelFormatException">No weight file, or a malformed index.</exception>
+    public static IReadOnlyList<string> ModelFiles(string directory)
+    {
+        string index = Path.Combine(directory, "model.safetensors.index.json");
+        if (File.Exists(index))
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(index));
+            if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
+                throw new ModelFormatException($"safetensors: '{index}' has no 'weight_map' object");
+            return map.EnumerateObject().Select(p => p.Value.GetString() ?? "").Distinct().Order(StringComparer.Ordinal)
+                .Select(f => Path.Combine(directory, Path.GetFileName(f))).ToArray();
+        }
+        var all = Directory.GetFiles(directory, "*.safetensors").Order(StringComparer.Ordinal).ToArray();
+        var model = all.Where(p => Path.GetFileName(p).StartsWith("model", StringComparison.Ordinal)).ToArray();
+        var chosen = model.Length > 0 ? model : all;
+        if (chosen.Length == 0) throw new ModelFormatException($"safetensors: no *.safetensors file in '{directory}'");
+        return chosen;
     }
 
     /// <inheritdoc />
