@@ -1,12 +1,13 @@
 using System.Security.Cryptography;
 using System.Text;
+using EdgeRuntime.Models.Formats.Safetensors;
 
 namespace EdgeRuntime.Models.Sessions;
 
 /// <summary>A cheap, stable SHA-256 fingerprint of a model's files, so a state snapshot can name the model that wrote it.</summary>
 /// <remarks>
-/// Hashes, for each model file in ordinal name order (a directory: <c>config.json</c>, <c>*.safetensors</c>, <c>*.gguf</c>;
-/// a single file: that file): its name, its length, its first and last 64 KiB (config, safetensors header and tensor
+/// Hashes, for each model file the loader reads (a directory: <c>config.json</c>, then the weight files chosen by
+/// <see cref="SafetensorsWeightSource.ModelFiles"/>; a single file such as a GGUF: that file): its name, its length, its first and last 64 KiB (config, safetensors header and tensor
 /// table, GGUF metadata) and 64 evenly spaced 4 KiB blocks of weights. Reading about 400 KiB per file keeps loading
 /// fast for large models; any change of config, tensor table, file size or of the sampled weights (a retrained or
 /// re-quantised checkpoint changes essentially all of them) gives another fingerprint. It is an identity check against
@@ -22,18 +23,18 @@ public static class ModelFingerprint
     public const int Length = 32;
 
     /// <summary>Fingerprints the model at <paramref name="path"/> (a checkpoint directory or a single model file).</summary>
-    /// <exception cref="FileNotFoundException">Nothing at <paramref name="path"/>, or a directory without model files.</exception>
+    /// <exception cref="FileNotFoundException">Nothing at <paramref name="path"/>, or a directory without config.json.</exception>
+    /// <exception cref="Formats.ModelFormatException">A directory without weight files, or with a malformed shard index.</exception>
     public static byte[] Compute(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
         string[] files;
         if (Directory.Exists(path))
         {
-            files = Directory.EnumerateFiles(path)
-                .Where(f => Path.GetFileName(f) == "config.json" || f.EndsWith(".safetensors", StringComparison.Ordinal) || f.EndsWith(".gguf", StringComparison.Ordinal))
-                .Order(StringComparer.Ordinal)
-                .ToArray();
-            if (files.Length == 0) throw new FileNotFoundException($"fingerprint: no model files in '{Path.GetFullPath(path)}'");
+            // The files the loader reads: config.json and the checkpoint's weight files (by the loader's own rule).
+            string config = Path.Combine(path, "config.json");
+            if (!File.Exists(config)) throw new FileNotFoundException($"fingerprint: no config.json in '{Path.GetFullPath(path)}'", config);
+            files = [config, .. SafetensorsWeightSource.ModelFiles(path)];
         }
         else if (File.Exists(path))
         {
