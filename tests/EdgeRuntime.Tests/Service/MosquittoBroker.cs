@@ -13,12 +13,13 @@ internal sealed class MosquittoBroker : IDisposable
     private readonly List<string> _log = [];
     private readonly Lock _gate = new();
 
-    public MosquittoBroker()
+    /// <param name="extraConfig">More configuration lines (e.g. a second, TLS, listener).</param>
+    public MosquittoBroker(params string[] extraConfig)
     {
         _executable = FindExecutable();
         Port = ServiceProcess.FreePort();
         ConfigPath = _dir.File("mosquitto.conf");
-        File.WriteAllText(ConfigPath, string.Join('\n',
+        File.WriteAllText(ConfigPath, string.Join('\n', [
             $"listener {Port} 127.0.0.1",
             "allow_anonymous true",
             "persistence false",
@@ -29,7 +30,8 @@ internal sealed class MosquittoBroker : IDisposable
             "log_type information",
             // Deep per-client queues: a test client may read many streamed chunks at once.
             "max_queued_messages 1000000",
-            "") );
+            .. extraConfig,
+            ""]));
     }
 
     public int Port { get; }
