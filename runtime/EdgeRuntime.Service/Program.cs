@@ -1,4 +1,4 @@
 using EdgeRuntime.Service.Commands;
 
-// The MQTT service host will wrap this later; for now the executable is its command line.
-return EdgeRuntimeCli.Run(args);
+// edge-runtime: no command serves over MQTT (see Hosting/ServiceHost.cs); `generate` runs one prompt locally.
+return await EdgeRuntimeCli.RunAsync(args).ConfigureAwait(false);

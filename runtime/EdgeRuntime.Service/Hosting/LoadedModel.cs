@@ -1,0 +1,73 @@
+using System.Globalization;
+using EdgeRuntime.Messaging;
+using EdgeRuntime.Messaging.Protocol;
+using EdgeRuntime.Models.Sessions;
+using EdgeRuntime.Models.Tokenizers;
+
+namespace EdgeRuntime.Service.Hosting;
+
+/// <summary>The model being served, with its tokenizer (if any), fingerprint and what requests may ask of it.</summary>
+/// <remarks>Immutable after loading; the model may be shared by all workers (one session per worker).</remarks>
+public sealed class LoadedModel : IDisposable
+{
+    /// <summary>Wraps a loaded model.</summary>
+    public LoadedModel(IModel model, ITextTokenizer? tokenizer, byte[] fingerprint, string path)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(fingerprint);
+        Model = model;
+        Tokenizer = tokenizer;
+        Fingerprint = fingerprint;
+        Path = path;
+        Language = model as ILanguageModel;
+        Sequence = model as ISequenceModel;
+        Capabilities = new ModelCapabilities(Language is not null, Language?.VocabSize ?? 0, tokenizer is not null, Sequence?.InputLength ?? 0);
+        SnapshotIdentity = new SnapshotIdentity(fingerprint, model.Info.Family, model.Info.Dimensions, model.StateLength, Language?.LogitsLength ?? 0);
+    }
+
+    /// <summary>The model.</summary>
+    public IModel Model { get; }
+
+    /// <summary>The model as a language model (generate), or null.</summary>
+    public ILanguageModel? Language { get; }
+
+    /// <summary>The model as a sequence model (infer), or null.</summary>
+    public ISequenceModel? Sequence { get; }
+
+    /// <summary>The tokenizer, or null (requests must send token ids).</summary>
+    public ITextTokenizer? Tokenizer { get; }
+
+    /// <summary>The model files' fingerprint.</summary>
+    public byte[] Fingerprint { get; }
+
+    /// <summary>Where it was loaded from (full path).</summary>
+    public string Path { get; }
+
+    /// <summary>What requests may ask.</summary>
+    public ModelCapabilities Capabilities { get; }
+
+    /// <summary>What session snapshots must match.</summary>
+    public SnapshotIdentity SnapshotIdentity { get; }
+
+    /// <summary>The model part of the birth message.</summary>
+    public StatusModel ToStatus() => new()
+    {
+        Family = Model.Info.Family,
+        Kind = Language is not null ? "language" : "sequence",
+        Fingerprint = ModelFingerprint.ToHex(Fingerprint),
+        Dimensions = Model.Info.Dimensions.ToDictionary(d => d.Key, d => d.Value),
+        ParameterCount = Model.Info.ParameterCount,
+        StateBytes = Model.Info.StateBytes,
+        VocabSize = Language?.VocabSize,
+        Tokenizer = Language is null ? null : Tokenizer?.Description,
+        InputLength = Sequence?.InputLength,
+        OutputLength = Sequence?.OutputLength,
+    };
+
+    /// <summary>One line for logs and systemd status.</summary>
+    public string Describe() => string.Create(CultureInfo.InvariantCulture,
+        $"{Model.Info.Family} {(Language is not null ? "language" : "sequence")} model from '{Path}' ({Model.Info.ParameterCount} parameters, {Model.Info.StateBytes} state bytes per session; tokenizer: {Tokenizer?.Description ?? "none, token ids only"})");
+
+    /// <inheritdoc />
+    public void Dispose() => Model.Dispose();
+}

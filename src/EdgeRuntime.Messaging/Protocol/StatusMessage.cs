@@ -1,0 +1,102 @@
+namespace EdgeRuntime.Messaging.Protocol;
+
+/// <summary>The retained message on <c>edge/{node}/status</c>: the birth message when online, <c>{"online":false}</c> (Last Will) when not.</summary>
+/// <remarks>Immutable.</remarks>
+public sealed class StatusMessage
+{
+    /// <summary>Whether the node is serving.</summary>
+    public required bool Online { get; init; }
+
+    /// <summary>The node id.</summary>
+    public string? NodeId { get; init; }
+
+    /// <summary>edge-runtime version.</summary>
+    public string? Version { get; init; }
+
+    /// <summary>The model served.</summary>
+    public StatusModel? Model { get; init; }
+
+    /// <summary>The request limits in force.</summary>
+    public StatusLimits? Limits { get; init; }
+
+    /// <summary>The topics this node listens and answers on.</summary>
+    public StatusTopics? Topics { get; init; }
+
+    /// <summary>When the node came online (UTC, ISO 8601).</summary>
+    public DateTimeOffset? Since { get; init; }
+}
+
+/// <summary>The model part of the birth message.</summary>
+/// <remarks>Immutable.</remarks>
+public sealed class StatusModel
+{
+    /// <summary>"based", "transnormer" or "aaren".</summary>
+    public required string Family { get; init; }
+
+    /// <summary>"language" (generate) or "sequence" (infer).</summary>
+    public required string Kind { get; init; }
+
+    /// <summary>Hex SHA-256 fingerprint of the model files (the one session snapshots carry).</summary>
+    public required string Fingerprint { get; init; }
+
+    /// <summary>Hyper-parameters.</summary>
+    public required Dictionary<string, string> Dimensions { get; init; }
+
+    /// <summary>Number of weights.</summary>
+    public long ParameterCount { get; init; }
+
+    /// <summary>Bytes of one session's state.</summary>
+    public long StateBytes { get; init; }
+
+    /// <summary>Language models: ids that may be sent in <c>tokens</c> are 0..VocabSize-1.</summary>
+    public int? VocabSize { get; init; }
+
+    /// <summary>Language models: the tokenizer's description, or null when there is none (send <c>tokens</c>).</summary>
+    public string? Tokenizer { get; init; }
+
+    /// <summary>Sequence models: numbers per input step.</summary>
+    public int? InputLength { get; init; }
+
+    /// <summary>Sequence models: numbers per output step.</summary>
+    public int? OutputLength { get; init; }
+}
+
+/// <summary>The limits part of the birth message (configuration section <c>Limits</c>).</summary>
+/// <remarks>Immutable.</remarks>
+public sealed class StatusLimits
+{
+    /// <summary>Largest request payload, bytes.</summary>
+    public int MaxPayloadBytes { get; init; }
+
+    /// <summary>Most prompt tokens (or infer steps) per request.</summary>
+    public int MaxPromptTokens { get; init; }
+
+    /// <summary>Largest <c>maxTokens</c>.</summary>
+    public int MaxNewTokens { get; init; }
+
+    /// <summary>Requests waiting beyond the running ones before <c>busy</c>.</summary>
+    public int QueueLength { get; init; }
+
+    /// <summary>Sessions held in memory (more stay on disk).</summary>
+    public int ConcurrentSessions { get; init; }
+
+    /// <summary>Inference workers (requests running at once).</summary>
+    public int Workers { get; init; }
+}
+
+/// <summary>The topics part of the birth message.</summary>
+/// <remarks>Immutable.</remarks>
+public sealed class StatusTopics
+{
+    /// <summary>Generate requests.</summary>
+    public required string Generate { get; init; }
+
+    /// <summary>Infer requests.</summary>
+    public required string Infer { get; init; }
+
+    /// <summary>Cancel requests.</summary>
+    public required string Cancel { get; init; }
+
+    /// <summary>Errors for requests without a reply topic.</summary>
+    public required string Errors { get; init; }
+}
