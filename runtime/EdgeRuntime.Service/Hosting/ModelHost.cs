@@ -96,14 +96,14 @@ public sealed partial class ModelHost : IDisposable
     {
         if (!string.IsNullOrEmpty(_options.Tokenizer))
             return TokenizerLoader.FromDirectory(System.IO.Path.GetFullPath(_options.Tokenizer, _environment.ContentRootPath));
-        string directory = Directory.Exists(modelPath) ? modelPath : System.IO.Path.GetDirectoryName(modelPath)!;
         try
         {
-            return TokenizerLoader.FromDirectory(directory);
+            // A GGUF file's own tokenizer.ggml.* metadata first, else tokenizer files beside the model.
+            return TokenizerLoader.Load(modelPath);
         }
         catch (FileNotFoundException)
         {
-            LogNoTokenizer(_logger, directory);
+            LogNoTokenizer(_logger, modelPath);
             return null;
         }
     }

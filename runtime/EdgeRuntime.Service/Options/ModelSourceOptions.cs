@@ -11,8 +11,9 @@ public sealed class ModelSourceOptions
     public const string Section = "Model";
 
     /// <summary>The bundled default when <see cref="Path"/> is empty, relative to the content root (the repository root
-    /// when run with <c>dotnet run</c> from there): the shared <c>based-tiny</c> golden model beside the repository.</summary>
-    public const string DefaultPath = "../shared/golden/based-tiny";
+    /// when run with <c>dotnet run</c> from there): the sample BASED language model trained on Moby-Dick and State of
+    /// the Union addresses (<c>samples/models/based-moby.md</c>), one Q8_0 GGUF file with its tokenizer inside.</summary>
+    public const string DefaultPath = "samples/models/based-moby-q8_0.gguf";
 
     /// <summary><c>Model:Path</c>: checkpoint directory (config.json + *.safetensors) or model file. Default: <see cref="DefaultPath"/>.</summary>
     public string? Path { get; set; }
