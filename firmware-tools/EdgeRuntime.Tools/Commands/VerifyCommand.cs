@@ -1,5 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
+using EdgeRuntime.Cuda;
+using EdgeRuntime.Cuda.Interop;
+using EdgeRuntime.Cuda.Runtime;
 using EdgeRuntime.Models;
 using EdgeRuntime.Models.Formats;
 using EdgeRuntime.Models.Sessions;
@@ -19,26 +22,42 @@ public static class VerifyCommand
         var threads = new Option<int>("--threads") { Description = "Worker threads, integer >= 0 (default 0 = one per core).", DefaultValueFactory = _ => 0 };
         var tolerance = new Option<double>("--tolerance") { Description = "Max relative error per check, > 0 (default 1e-4, the f32 bound of the goldens).", DefaultValueFactory = _ => GoldenVerifier.DefaultTolerance };
         var json = new Option<bool>("--json") { Description = "Print machine-readable JSON to stdout instead of a table." };
+        var device = DeviceOption();
         var command = new Command("verify", "Run a model against a golden file; exit 0 if every check passes, 1 on a mismatch, 2 on unusable input.")
         {
-            model, golden, threads, tolerance, json,
+            model, golden, threads, tolerance, json, device,
         };
-        command.SetAction(parse => Run(parse.GetValue(model)!, parse.GetValue(golden)!, parse.GetValue(threads), parse.GetValue(tolerance), parse.GetValue(json)));
+        command.SetAction(parse => Run(parse.GetValue(model)!, parse.GetValue(golden)!, parse.GetValue(threads), parse.GetValue(tolerance), parse.GetValue(json),
+            parse.GetValue(device)!));
         return command;
     }
 
+    /// <summary>The <c>--device cpu|cuda|auto</c> option shared by the commands that run a model.</summary>
+    internal static Option<string> DeviceOption()
+    {
+        var device = new Option<string>("--device")
+        {
+            Description = "Where the model runs: cpu (default) | cuda (an NVIDIA GPU; exit 2 without one) | auto (cuda if a driver and GPU are found, else cpu with one line on stderr).",
+            DefaultValueFactory = _ => "cpu",
+        };
+        device.AcceptOnlyFromAmong("cpu", "cuda", "auto");
+        return device;
+    }
+
     /// <summary>Runs the verification; returns the exit code.</summary>
-    public static int Run(string modelPath, string goldenPath, int threads, double tolerance, bool json)
+    public static int Run(string modelPath, string goldenPath, int threads, double tolerance, bool json, string device = "cpu")
     {
         if (threads < 0 || !(tolerance > 0)) return Fail(json, "verify: --threads must be >= 0 and --tolerance > 0", ExitCodes.Usage);
+        if (!DeviceSelection.TryParse(device, out var compute)) return Fail(json, $"verify: --device '{device}': expected {DeviceSelection.Values}", ExitCodes.Usage);
         VerifyReport report;
         try
         {
-            using var model = ModelLoader.Load(modelPath, new ModelOptions { Threads = threads });
+            using var model = DeviceSelection.Load(modelPath, new ModelOptions { Threads = threads }, compute, Console.Error.WriteLine);
             var progress = new SyncProgress<string>(name => Console.Error.WriteLine($"verify: {name}"));
             report = GoldenVerifier.Verify(model, goldenPath, tolerance, progress);
         }
-        catch (Exception ex) when (ex is ModelLoadException or IOException or UnauthorizedAccessException or NotSupportedException)
+        catch (Exception ex) when (ex is ModelLoadException or IOException or UnauthorizedAccessException or NotSupportedException
+            or CudaUnavailableException or CudaException)
         {
             return Fail(json, ex.Message, ExitCodes.Usage);
         }

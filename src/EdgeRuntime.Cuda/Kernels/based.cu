@@ -46,7 +46,8 @@ __device__ __forceinline__ float taylor_feature(const float* x, int f, int p, fl
 
 // Taylor linear attention, one token: per head S += φ(k)vᵀ, z += φ(k); y = φ(q)S / (φ(q)·z + eps).
 // q, k, v are columns qOffset, kOffset, vOffset of each (tokens, ldx) row; state per head (D, hd) then z (D).
-// One block per (head, token); dynamic shared memory 2·D + 2·f + hd floats.
+// One block per (head, token); the block's threads form `parts` groups of hd columns that split the D rows of S, their
+// partial numerators summed in shared memory. Dynamic shared memory 2·D + 2·f + hd + blockDim floats.
 extern "C" __global__ void taylor_step(const float* qkv, int ldx, int qOffset, int kOffset, int vOffset,
     float* states, int stride, int layerOffset, int heads, int f, int hd, float linear, float square, float cross,
     float eps, float* out, int ldo)
@@ -58,6 +59,7 @@ extern "C" __global__ void taylor_step(const float* qkv, int ldx, int qOffset, i
     float* q = phiK + dx;
     float* k = q + f;
     float* v = k + f;
+    float* partial = v + hd;
     const float* row = qkv + (i64)t * ldx;
     for (int i = threadIdx.x; i < f; i += blockDim.x)
     {
@@ -84,15 +86,28 @@ extern "C" __global__ void taylor_step(const float* qkv, int ldx, int qOffset, i
     }
     den = block_sum_d(den);
     float inv = (float)(1.0 / (den + (double)eps));
-    for (int c = threadIdx.x; c < hd; c += blockDim.x)
+    int parts = max(1, (int)blockDim.x / hd), part = threadIdx.x / hd, c = threadIdx.x % hd;
+    if (part < parts)
     {
-        float num = 0.f, vc = v[c];
-        for (int r = 0; r < dx; r++)
+        for (int cc = c; cc < hd; cc += blockDim.x)   // hd > blockDim: one part, columns strided
         {
-            float sr = vc * phiK[r] + s[r * hd + c];
-            s[r * hd + c] = sr;
-            num = sr * phiQ[r] + num;
+            float num = 0.f, vc = v[cc];
+            for (int r = part; r < dx; r += parts)
+            {
+                float sr = vc * phiK[r] + s[r * hd + cc];
+                s[r * hd + cc] = sr;
+                num = sr * phiQ[r] + num;
+            }
+            if (parts > 1) partial[part * hd + cc] = num;
+            else out[(i64)t * ldo + h * hd + cc] = num * inv;
         }
+    }
+    if (parts == 1) return;
+    __syncthreads();
+    if (part == 0)
+    {
+        float num = 0.f;
+        for (int g = 0; g < parts; g++) num += partial[g * hd + c];
         out[(i64)t * ldo + h * hd + c] = num * inv;
     }
 }
@@ -147,40 +162,46 @@ extern "C" __global__ void sliding_rotary_store(float* qkv, int ldx, int heads, 
 }
 
 // Sliding window, part 2: per head, softmax over the ring's positions max(0, p−ring+1) .. p of scale·q·k, then Σ p v.
-// One block per (head, token); dynamic shared memory ring + hd floats.
+// One block per (head, token): each warp scores positions (lanes split the head dims), then groups of hd threads split
+// the positions of the weighted sum. Dynamic shared memory ring + hd + blockDim floats; blockDim >= hd.
 extern "C" __global__ void sliding_attention(const float* qkv, int ldx, int heads, int kvHeads, int hd, float scale,
     const float* states, int stride, int layerOffset, int ring, float* out, int ldo)
 {
     extern __shared__ float smem[];
     float* scores = smem;
     float* q = scores + ring;
+    float* partial = q + hd;
     __shared__ float red[32];
     int h = blockIdx.x, t = blockIdx.y, g = h / (heads / kvHeads), kvw = kvHeads * hd;
+    int lane = threadIdx.x % WARP, warp = threadIdx.x / WARP, warps = blockDim.x / WARP;
     const float* st = states + (i64)t * stride;
     i64 position = state_position(st);
     i64 first = max(position - ring + 1, (i64)0);
     int count = (int)(position - first + 1);
-    const float* keys = st + layerOffset;
-    const float* values = keys + (i64)ring * kvw;
+    int slot0 = (int)(first % ring);   // slot of position first + m is slot0 + m, wrapped once
+    const float* keys = st + layerOffset + g * hd;
+    const float* values = st + layerOffset + (i64)ring * kvw + g * hd;
     for (int e = threadIdx.x; e < hd; e += blockDim.x) q[e] = qkv[(i64)t * ldx + h * hd + e];
     __syncthreads();
-    float mx = NEG_INF;
-    for (int m = threadIdx.x; m < count; m += blockDim.x)
+    for (int m = warp; m < count; m += warps)
     {
-        const float* key = keys + (i64)((first + m) % ring) * kvw + g * hd;
+        int slot = slot0 + m;
+        if (slot >= ring) slot -= ring;
+        const float* key = keys + (i64)slot * kvw;
         float dot = 0.f;
-        for (int e = 0; e < hd; e++) dot = q[e] * key[e] + dot;
-        float sc = dot * scale;
-        scores[m] = sc;
-        mx = fmaxf(mx, sc);
+        for (int e = lane; e < hd; e += WARP) dot = q[e] * key[e] + dot;
+        dot = warp_sum(dot);
+        if (lane == 0) scores[m] = dot * scale;
     }
-    // block max
+    __syncthreads();
+    float mx = NEG_INF;
+    for (int m = threadIdx.x; m < count; m += blockDim.x) mx = fmaxf(mx, scores[m]);
     mx = warp_max(mx);
-    if (threadIdx.x % WARP == 0) red[threadIdx.x / WARP] = mx;
+    if (lane == 0) red[warp] = mx;
     __syncthreads();
     if (threadIdx.x < WARP)
     {
-        float v = threadIdx.x < (blockDim.x + WARP - 1) / WARP ? red[threadIdx.x] : NEG_INF;
+        float v = threadIdx.x < warps ? red[threadIdx.x] : NEG_INF;
         v = warp_max(v);
         if (threadIdx.x == 0) red[0] = v;
     }
@@ -194,11 +215,23 @@ extern "C" __global__ void sliding_attention(const float* qkv, int ldx, int head
         sum += e;
     }
     float total = (float)block_sum_d(sum);
-    for (int e = threadIdx.x; e < hd; e += blockDim.x)
+    int parts = max(1, (int)blockDim.x / hd), part = threadIdx.x / hd, c = threadIdx.x % hd;
+    if (part < parts)
     {
         float o = 0.f;
-        for (int m = 0; m < count; m++)
-            o = values[(i64)((first + m) % ring) * kvw + g * hd + e] * (scores[m] / total) + o;
-        out[(i64)t * ldo + h * hd + e] = o;
+        for (int m = part; m < count; m += parts)
+        {
+            int slot = slot0 + m;
+            if (slot >= ring) slot -= ring;
+            o = values[(i64)slot * kvw + c] * (scores[m] / total) + o;
+        }
+        partial[part * hd + c] = o;
+    }
+    __syncthreads();
+    if (part == 0)
+    {
+        float o = 0.f;
+        for (int p = 0; p < parts; p++) o += partial[p * hd + c];
+        out[(i64)t * ldo + h * hd + c] = o;
     }
 }

@@ -23,6 +23,8 @@ internal sealed class CudaBasedFamily : CudaFamily
     private readonly DeviceMatrix _head;           // (paddedVocab, d): lm_head or wte
     private readonly int _projWidth, _innerWidth;  // widest per-token projection / mixer output
 
+    private const uint TaylorThreads = 256;   // groups of headSize threads split the D rows of S
+
     private sealed record Norm(ulong Weight, ulong Bias);
 
     private sealed record Layer(BasedMixerKind Kind, int StateOffset, Norm Norm1, Norm Norm2,
@@ -130,7 +132,7 @@ internal sealed class CudaBasedFamily : CudaFamily
                     r.Linear(L.Mixer[0], buf.Normed, d, buf.Proj, pw);
                     r.Linear(L.Mixer[1], buf.Normed, d, buf.Proj + (ulong)qw * 4, pw);
                     r.Linear(L.Mixer[2], buf.Normed, d, buf.Proj + (ulong)(2 * qw) * 4, pw);
-                    r.Add("taylor_step", (uint)L.Heads, (uint)tokens, 128, (uint)((2 * dx + 2 * L.FeatureSize + L.HeadSize) * 4),
+                    r.Add("taylor_step", (uint)L.Heads, (uint)tokens, TaylorThreads, (uint)((2 * dx + 2 * L.FeatureSize + L.HeadSize + TaylorThreads) * 4),
                         Arg.P(buf.Proj), Arg.I(pw), Arg.I(0), Arg.I(qw), Arg.I(2 * qw), Arg.P(ws.States), Arg.I(ws.StateStride),
                         Arg.I(L.StateOffset), Arg.I(L.Heads), Arg.I(L.FeatureSize), Arg.I(L.HeadSize), Arg.F(L.Linear), Arg.F(L.Square),
                         Arg.F(L.Cross), Arg.F(L.Eps), Arg.P(buf.Inner), Arg.I(iw));
@@ -142,7 +144,8 @@ internal sealed class CudaBasedFamily : CudaFamily
                     r.Add("sliding_rotary_store", (uint)(L.Heads + L.KvHeads), (uint)tokens, StepRecorder.ThreadsFor(Math.Max(L.HeadSize, L.RotaryDim / 2)), 0,
                         Arg.P(buf.Proj), Arg.I(pw), Arg.I(L.Heads), Arg.I(L.KvHeads), Arg.I(L.HeadSize), Arg.I(L.RotaryDim), Arg.D(L.RotaryBase),
                         Arg.I(L.Interleaved ? 1 : 0), Arg.P(ws.States), Arg.I(ws.StateStride), Arg.I(L.StateOffset), Arg.I(L.Ring));
-                    r.Add("sliding_attention", (uint)L.Heads, (uint)tokens, 128, (uint)((L.Ring + L.HeadSize) * 4),
+                    uint threads = StepRecorder.ThreadsFor(Math.Max(128, L.HeadSize));
+                    r.Add("sliding_attention", (uint)L.Heads, (uint)tokens, threads, (uint)((L.Ring + L.HeadSize + threads) * 4),
                         Arg.P(buf.Proj), Arg.I(pw), Arg.I(L.Heads), Arg.I(L.KvHeads), Arg.I(L.HeadSize), Arg.F(L.Scale),
                         Arg.P(ws.States), Arg.I(ws.StateStride), Arg.I(L.StateOffset), Arg.I(L.Ring), Arg.P(buf.Inner), Arg.I(iw));
                     r.Linear(L.Mixer[1], buf.Inner, iw, buf.Residual, d, accumulate: true);

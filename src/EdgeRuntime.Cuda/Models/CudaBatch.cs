@@ -140,6 +140,27 @@ public sealed unsafe class CudaBatch : IDisposable
         return CudaStream.ElapsedAndDestroy(start, end);
     }
 
+    /// <summary>GPU milliseconds per step spent in each kernel (by name, largest first), from events around every launch
+    /// over <paramref name="repeats"/> steps launched one by one (not as a graph; launch gaps excluded).</summary>
+    public IReadOnlyList<(string Kernel, double MsPerStep, int Launches)> ProfileKernels(int repeats = 5)
+    {
+        _family.Device.MakeCurrent();
+        var ops = _ops[1] ??= Record(head: true);
+        var totals = new Dictionary<string, (double Ms, int Count)>(StringComparer.Ordinal);
+        for (int rep = 0; rep < repeats; rep++)
+        {
+            foreach (var op in ops)
+            {
+                nint start = _stream.RecordEvent();
+                _stream.Launch(op);
+                nint end = _stream.RecordEvent();
+                double ms = CudaStream.ElapsedAndDestroy(start, end);
+                totals[op.Name] = totals.TryGetValue(op.Name, out var t) ? (t.Ms + ms, t.Count + 1) : (ms, 1);
+            }
+        }
+        return totals.Select(kv => (kv.Key, kv.Value.Ms / repeats, kv.Value.Count / repeats)).OrderByDescending(x => x.Item2).ToList();
+    }
+
     private void Run(bool head, Span<float> outputs)
     {
         _family.Device.MakeCurrent();

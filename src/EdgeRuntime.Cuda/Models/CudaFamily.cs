@@ -13,15 +13,21 @@ internal sealed class CudaWorkspace : IDisposable
     private readonly List<DeviceBuffer> _buffers = [];
 
     public CudaWorkspace(CudaDevice device, CudaFamily family, int size)
+        : this(device, size, family.StateStride, family.InputLength, family.OutputLength, family.Weights.MaxQuantizedCols)
+    {
+    }
+
+    /// <summary>A workspace of explicit sizes (kernel checks).</summary>
+    public CudaWorkspace(CudaDevice device, int size, int stateStride, int inputLength, int outputLength, int quantizedCols)
     {
         _device = device;
         Size = size;
-        StateStride = family.StateStride;
+        StateStride = stateStride;
         States = Alloc((long)size * StateStride);
         Tokens = Alloc(size);
-        Inputs = family.InputLength > 0 ? Alloc((long)size * family.InputLength) : 0;
-        Outputs = Alloc((long)size * family.OutputLength);
-        QuantizedCols = family.Weights.MaxQuantizedCols;
+        Inputs = inputLength > 0 ? Alloc((long)size * inputLength) : 0;
+        Outputs = Alloc((long)size * outputLength);
+        QuantizedCols = quantizedCols;
         QuantizedValues = QuantizedCols > 0 ? AllocBytes((long)size * QuantizedCols) : 0;
         QuantizedScales = QuantizedCols > 0 ? Alloc((long)size * (QuantizedCols / 32)) : 0;
         Bytes = _buffers.Sum(b => b.Bytes);
