@@ -144,7 +144,7 @@ internal sealed class CudaBasedFamily : CudaFamily
                     r.Add("sliding_rotary_store", (uint)(L.Heads + L.KvHeads), (uint)tokens, StepRecorder.ThreadsFor(Math.Max(L.HeadSize, L.RotaryDim / 2)), 0,
                         Arg.P(buf.Proj), Arg.I(pw), Arg.I(L.Heads), Arg.I(L.KvHeads), Arg.I(L.HeadSize), Arg.I(L.RotaryDim), Arg.D(L.RotaryBase),
                         Arg.I(L.Interleaved ? 1 : 0), Arg.P(ws.States), Arg.I(ws.StateStride), Arg.I(L.StateOffset), Arg.I(L.Ring));
-                    uint threads = StepRecorder.ThreadsFor(Math.Max(128, L.HeadSize));
+                    uint threads = StepRecorder.ThreadsFor(Math.Max(512, L.HeadSize));   // 16 warps score the window's positions
                     r.Add("sliding_attention", (uint)L.Heads, (uint)tokens, threads, (uint)((L.Ring + L.HeadSize + threads) * 4),
                         Arg.P(buf.Proj), Arg.I(pw), Arg.I(L.Heads), Arg.I(L.KvHeads), Arg.I(L.HeadSize), Arg.F(L.Scale),
                         Arg.P(ws.States), Arg.I(ws.StateStride), Arg.I(L.StateOffset), Arg.I(L.Ring), Arg.P(buf.Inner), Arg.I(iw));

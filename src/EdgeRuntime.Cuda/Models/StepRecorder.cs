@@ -29,6 +29,7 @@ internal sealed class StepRecorder(CudaDevice device, CudaWorkspace workspace)
     public void Linear(DeviceMatrix w, ulong x, int ldx, ulong y, int ldy, bool accumulate = false)
     {
         int tokens = Tokens;
+        // (4, 16) tiles were tried for larger batches and measured slower on the H100 (168 registers); see docs/benchmarks-gpu.md.
         var (r, nt) = tokens switch { 1 => (1, 1), 2 => (1, 2), <= 4 => (1, 4), _ => (4, 8) };
         uint gx = (uint)((tokens + nt - 1) / nt), gy = (uint)((w.Rows + 4 * r - 1) / (4 * r));
         if (gy > 65535) throw new NotSupportedException($"cuda: matrix '{w.Name}' has {w.Rows} rows, more than this kernel's grid allows");
