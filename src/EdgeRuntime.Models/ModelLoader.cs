@@ -9,22 +9,60 @@ using EdgeRuntime.Models.Sessions;
 
 namespace EdgeRuntime.Models;
 
+/// <summary>Builds a family's model from its parsed config and weights: the CPU classes by default, another backend
+/// (the CUDA one in EdgeRuntime.Cuda) through <see cref="ModelLoader.Load(string, ModelOptions?, IModelFactory)"/>.</summary>
+/// <remarks>Each method takes ownership of <c>weights</c> (disposed with the model). Implementations are stateless or thread-safe.</remarks>
+public interface IModelFactory
+{
+    /// <summary>A BASED language model.</summary>
+    ILanguageModel LoadBased(WeightSource weights, BasedConfig config, ModelOptions options);
+
+    /// <summary>A TransNormerLLM language model.</summary>
+    ILanguageModel LoadTransNormer(WeightSource weights, TransNormerConfig config, ModelOptions options);
+
+    /// <summary>An Aaren sequence model.</summary>
+    ISequenceModel LoadAaren(WeightSource weights, AarenConfig config, ModelOptions options);
+}
+
+/// <summary>The CPU implementations: <see cref="BasedModel"/>, <see cref="TransNormerModel"/>, <see cref="AarenModel"/>.</summary>
+/// <remarks>Stateless; safe from any thread.</remarks>
+public sealed class CpuModelFactory : IModelFactory
+{
+    /// <summary>The one instance.</summary>
+    public static CpuModelFactory Instance { get; } = new();
+
+    /// <inheritdoc />
+    public ILanguageModel LoadBased(WeightSource weights, BasedConfig config, ModelOptions options) => BasedModel.Load(weights, config, options);
+
+    /// <inheritdoc />
+    public ILanguageModel LoadTransNormer(WeightSource weights, TransNormerConfig config, ModelOptions options) => TransNormerModel.Load(weights, config, options);
+
+    /// <inheritdoc />
+    public ISequenceModel LoadAaren(WeightSource weights, AarenConfig config, ModelOptions options) => AarenModel.Load(weights, config, options);
+}
+
 /// <summary>Opens a model from a checkpoint directory (<c>config.json</c> + <c>*.safetensors</c>) or a GGUF file (by
 /// extension <c>.gguf</c> or by its magic) and picks its family.</summary>
 /// <remarks>Stateless; safe from any thread.</remarks>
 public static class ModelLoader
 {
-    /// <summary>Loads the model at <paramref name="path"/>.</summary>
+    /// <summary>Loads the model at <paramref name="path"/> on the CPU.</summary>
     /// <exception cref="ModelLoadException">Malformed or inconsistent files; the message names the file and the problem.</exception>
     /// <exception cref="FileNotFoundException">Nothing at <paramref name="path"/>.</exception>
-    public static IModel Load(string path, ModelOptions? options = null)
+    public static IModel Load(string path, ModelOptions? options = null) => Load(path, options, CpuModelFactory.Instance);
+
+    /// <summary>Loads the model at <paramref name="path"/>, building it with <paramref name="factory"/> (a backend).</summary>
+    /// <exception cref="ModelLoadException">Malformed or inconsistent files; the message names the file and the problem.</exception>
+    /// <exception cref="FileNotFoundException">Nothing at <paramref name="path"/>.</exception>
+    public static IModel Load(string path, ModelOptions? options, IModelFactory factory)
     {
+        ArgumentNullException.ThrowIfNull(factory);
         options ??= new ModelOptions();
-        if (Directory.Exists(path)) return LoadDirectory(path, options);
+        if (Directory.Exists(path)) return LoadDirectory(path, options, factory);
         if (File.Exists(path))
         {
-            if (Path.GetFileName(path) == "config.json") return LoadDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!, options);
-            if (path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) || GgufReader.HasMagic(path)) return LoadGguf(path, options);
+            if (Path.GetFileName(path) == "config.json") return LoadDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!, options, factory);
+            if (path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) || GgufReader.HasMagic(path)) return LoadGguf(path, options, factory);
             throw new ModelFormatException($"model: '{Path.GetFullPath(path)}' is neither a checkpoint directory nor a .gguf file; expected a directory with config.json and *.safetensors, or a .gguf file");
         }
         throw new FileNotFoundException($"model: nothing at '{Path.GetFullPath(path)}'", path);
@@ -58,7 +96,7 @@ public static class ModelLoader
         }
     }
 
-    private static IModel LoadDirectory(string directory, ModelOptions options)
+    private static IModel LoadDirectory(string directory, ModelOptions options, IModelFactory factory)
     {
         string configPath = Path.Combine(Path.GetFullPath(directory), "config.json");
         if (!File.Exists(configPath)) throw new ModelConfigException($"config: no config.json in '{Path.GetFullPath(directory)}'");
@@ -70,24 +108,24 @@ public static class ModelLoader
             case "based":
                 {
                     var config = BasedConfig.FromJson(json, configPath);
-                    return WithWeights(directory, w => BasedModel.Load(w, config, options));
+                    return WithWeights(directory, w => factory.LoadBased(w, config, options));
                 }
             case "transnormer":
                 {
                     var config = TransNormerConfig.FromJson(json, configPath);
-                    return WithWeights(directory, w => TransNormerModel.Load(w, config, options));
+                    return WithWeights(directory, w => factory.LoadTransNormer(w, config, options));
                 }
             default:
                 {
                     var config = AarenConfig.FromJson(json, configPath);
-                    return WithWeights(directory, w => AarenModel.Load(w, config, options));
+                    return WithWeights(directory, w => factory.LoadAaren(w, config, options));
                 }
         }
     }
 
     /// <summary>A GGUF file: <c>general.architecture</c> picks the family, whose own <c>FromJson</c> parses the config
     /// rebuilt from the <c>{architecture}.*</c> keys (<see cref="GgufConfig"/>); weights come from the same mapping.</summary>
-    private static IModel LoadGguf(string path, ModelOptions options)
+    private static IModel LoadGguf(string path, ModelOptions options, IModelFactory factory)
     {
         var weights = new GgufWeightSource(path);
         try
@@ -97,9 +135,9 @@ public static class ModelLoader
             string configPath = $"{weights.Location} (metadata {family}.*)";
             return family switch
             {
-                "based" => BasedModel.Load(weights, BasedConfig.FromJson(json, configPath), options),
-                "transnormer" => TransNormerModel.Load(weights, TransNormerConfig.FromJson(json, configPath), options),
-                "aaren" => AarenModel.Load(weights, AarenConfig.FromJson(json, configPath), options),
+                "based" => factory.LoadBased(weights, BasedConfig.FromJson(json, configPath), options),
+                "transnormer" => factory.LoadTransNormer(weights, TransNormerConfig.FromJson(json, configPath), options),
+                "aaren" => factory.LoadAaren(weights, AarenConfig.FromJson(json, configPath), options),
                 _ => throw new ModelConfigException($"gguf: 'general.architecture' is '{family}', expected 'based', 'transnormer' or 'aaren' in '{weights.Location}'"),
             };
         }

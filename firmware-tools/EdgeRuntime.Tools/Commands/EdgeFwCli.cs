@@ -16,6 +16,7 @@ public static class EdgeFwCli
             BundleCommand.Create(),
             TokenizeCommand.Create(),
             TokenizeCommand.CreateDetokenize(),
+            CudaCommand.Create(),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -1,5 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
+using EdgeRuntime.Cuda;
+using EdgeRuntime.Cuda.Interop;
+using EdgeRuntime.Cuda.Runtime;
 using EdgeRuntime.Models;
 using EdgeRuntime.Models.Formats;
 using EdgeRuntime.Models.Sessions;
@@ -25,12 +28,26 @@ public static class VerifyCommand
         };
         budget.AcceptOnlyFromAmong("auto", "f32", "f16", "q8_0", "q4_0");
         var json = new Option<bool>("--json") { Description = "Print machine-readable JSON to stdout instead of a table." };
+        var device = DeviceOption();
         var command = new Command("verify", "Run a model against a golden file; exit 0 if every check passes, 1 on a mismatch, 2 on unusable input.")
         {
-            model, golden, threads, tolerance, budget, json,
+            model, golden, threads, tolerance, budget, json, device,
         };
-        command.SetAction(parse => Run(parse.GetValue(model)!, parse.GetValue(golden)!, parse.GetValue(threads), parse.GetValue(tolerance), parse.GetValue(json), parse.GetValue(budget)!));
+        command.SetAction(parse => Run(parse.GetValue(model)!, parse.GetValue(golden)!, parse.GetValue(threads), parse.GetValue(tolerance), parse.GetValue(json),
+            parse.GetValue(budget)!, parse.GetValue(device)!));
         return command;
+    }
+
+    /// <summary>The <c>--device cpu|cuda|auto</c> option shared by the commands that run a model.</summary>
+    internal static Option<string> DeviceOption()
+    {
+        var device = new Option<string>("--device")
+        {
+            Description = "Where the model runs: cpu (default) | cuda (an NVIDIA GPU; exit 2 without one) | auto (cuda if a driver and GPU are found, else cpu with one line on stderr).",
+            DefaultValueFactory = _ => "cpu",
+        };
+        device.AcceptOnlyFromAmong("cpu", "cuda", "auto");
+        return device;
     }
 
     /// <summary>Runs the verification; returns the exit code.</summary>
@@ -40,22 +57,25 @@ public static class VerifyCommand
     /// <param name="tolerance">Max relative error of the f32 budget.</param>
     /// <param name="json">JSON to stdout instead of a table.</param>
     /// <param name="budgetType"><c>auto</c>, <c>f32</c>, <c>f16</c>, <c>q8_0</c> or <c>q4_0</c>.</param>
-    public static int Run(string modelPath, string goldenPath, int threads, double tolerance, bool json, string budgetType = "auto")
+    /// <param name="device"><c>cpu</c>, <c>cuda</c> or <c>auto</c>.</param>
+    public static int Run(string modelPath, string goldenPath, int threads, double tolerance, bool json, string budgetType = "auto", string device = "cpu")
     {
         if (threads < 0 || !(tolerance > 0)) return Fail(json, "verify: --threads must be >= 0 and --tolerance > 0", ExitCodes.Usage);
         if (budgetType != "auto" && !ErrorBudgets.Types.Contains(budgetType))
             return Fail(json, $"verify: --budget is '{budgetType}', expected auto, {string.Join(", ", ErrorBudgets.Types)}", ExitCodes.Usage);
+        if (!DeviceSelection.TryParse(device, out var compute)) return Fail(json, $"verify: --device '{device}': expected {DeviceSelection.Values}", ExitCodes.Usage);
         VerifyReport report;
         try
         {
             string type = budgetType == "auto" ? ErrorBudgets.TypeOf(modelPath) : budgetType;
-            using var model = ModelLoader.Load(modelPath, new ModelOptions { Threads = threads });
+            using var model = DeviceSelection.Load(modelPath, new ModelOptions { Threads = threads }, compute, Console.Error.WriteLine);
             var budget = ErrorBudgets.For(type, model.Info.Family, tolerance);
             Console.Error.WriteLine($"verify: budget {budget.Describe()}{(budgetType == "auto" ? " (auto)" : "")}");
             var progress = new SyncProgress<string>(name => Console.Error.WriteLine($"verify: {name}"));
             report = GoldenVerifier.Verify(model, goldenPath, budget, progress);
         }
-        catch (Exception ex) when (ex is ModelLoadException or IOException or UnauthorizedAccessException or NotSupportedException)
+        catch (Exception ex) when (ex is ModelLoadException or IOException or UnauthorizedAccessException or NotSupportedException
+            or CudaUnavailableException or CudaException)
         {
             return Fail(json, ex.Message, ExitCodes.Usage);
         }
