@@ -1,3 +1,4 @@
+using EdgeRuntime.Cuda;
 using EdgeRuntime.Models;
 using EdgeRuntime.Models.Sessions;
 using EdgeRuntime.Models.Tokenizers;
@@ -17,14 +18,16 @@ namespace EdgeRuntime.Service.Hosting;
 public sealed partial class ModelHost : IDisposable
 {
     private readonly ModelSourceOptions _options;
+    private readonly RuntimeOptions _runtime;
     private readonly IHostEnvironment _environment;
     private readonly ILogger<ModelHost> _logger;
     private readonly TaskCompletionSource<LoadedModel> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Creates the host; nothing is loaded yet.</summary>
-    public ModelHost(IOptions<ModelSourceOptions> options, IHostEnvironment environment, ILogger<ModelHost> logger)
+    public ModelHost(IOptions<ModelSourceOptions> options, IOptions<RuntimeOptions> runtime, IHostEnvironment environment, ILogger<ModelHost> logger)
     {
         _options = options.Value;
+        _runtime = runtime.Value;
         _environment = environment;
         _logger = logger;
     }
@@ -58,7 +61,10 @@ public sealed partial class ModelHost : IDisposable
             }
             LogLoading(_logger, path);
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            IModel model = ModelLoader.Load(path, new ModelOptions { Threads = _options.Threads, PrefillBlock = _options.PrefillBlock });
+            if (!DeviceSelection.TryParse(_runtime.Device, out var device))
+                throw new ModelUnavailableException($"model: Runtime:Device is '{_runtime.Device}', expected {DeviceSelection.Values}");
+            IModel model = DeviceSelection.Load(path, new ModelOptions { Threads = _options.Threads, PrefillBlock = _options.PrefillBlock }, device,
+                line => LogDevice(_logger, line));
             try
             {
                 ITextTokenizer? tokenizer = model is ILanguageModel ? LoadTokenizer(path) : null;
@@ -125,6 +131,9 @@ public sealed partial class ModelHost : IDisposable
 
     [LoggerMessage(4, LogLevel.Warning, "The tokenizer has {TokenizerVocab} ids but the model only {ModelVocab}; prompts using the extra ids are rejected")]
     private static partial void LogTokenizerVocab(ILogger logger, int tokenizerVocab, int modelVocab);
+
+    [LoggerMessage(5, LogLevel.Information, "Device: {Line}")]
+    private static partial void LogDevice(ILogger logger, string line);
 }
 
 /// <summary>The configured model cannot be served; the message says why and what to set.</summary>

@@ -49,23 +49,34 @@ public static unsafe class Activations
     {
         if (destination.Length < x.Length) ThrowHelper.TooShort(nameof(destination), destination.Length, x.Length);
         int i = 0;
-        if (Vector256.IsHardwareAccelerated)
+        fixed (float* px = x, pd = destination)
         {
-            fixed (float* px = x, pd = destination)
-            {
-                for (; i + 8 <= x.Length; i += 8)
-                {
-                    var v = Vector256.Load(px + i);
-                    var z = Vector256.Abs(v) * Vector256.Create(0.70710678118654752f);
-                    var t = Vector256<float>.One / (Vector256<float>.One + Vector256.Create(P) * z);
-                    var poly = ((((Vector256.Create(A5) * t + Vector256.Create(A4)) * t + Vector256.Create(A3)) * t + Vector256.Create(A2)) * t + Vector256.Create(A1)) * t;
-                    var erfAbs = Vector256<float>.One - poly * Vector256.Exp(-(z * z));
-                    var erf = Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float>.Zero), -erfAbs, erfAbs);
-                    (Vector256.Create(0.5f) * v * (Vector256<float>.One + erf)).Store(pd + i);
-                }
-            }
+            if (Vector256.IsHardwareAccelerated)
+                for (; i + 8 <= x.Length; i += 8) GeluVector256(Vector256.Load(px + i)).Store(pd + i);
+            if (Vector128.IsHardwareAccelerated)
+                for (; i + 4 <= x.Length; i += 4) GeluVector128(Vector128.Load(px + i)).Store(pd + i);
         }
         for (; i < x.Length; i++) destination[i] = GeluScalar(x[i]);
+    }
+
+    internal static Vector256<float> GeluVector256(Vector256<float> v)
+    {
+        var z = Vector256.Abs(v) * Vector256.Create(0.70710678118654752f);
+        var t = Vector256<float>.One / (Vector256<float>.One + Vector256.Create(P) * z);
+        var poly = ((((Vector256.Create(A5) * t + Vector256.Create(A4)) * t + Vector256.Create(A3)) * t + Vector256.Create(A2)) * t + Vector256.Create(A1)) * t;
+        var erfAbs = Vector256<float>.One - poly * Vector256.Exp(-(z * z));
+        var erf = Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float>.Zero), -erfAbs, erfAbs);
+        return Vector256.Create(0.5f) * v * (Vector256<float>.One + erf);
+    }
+
+    internal static Vector128<float> GeluVector128(Vector128<float> v)
+    {
+        var z = Vector128.Abs(v) * Vector128.Create(0.70710678118654752f);
+        var t = Vector128<float>.One / (Vector128<float>.One + Vector128.Create(P) * z);
+        var poly = ((((Vector128.Create(A5) * t + Vector128.Create(A4)) * t + Vector128.Create(A3)) * t + Vector128.Create(A2)) * t + Vector128.Create(A1)) * t;
+        var erfAbs = Vector128<float>.One - poly * Vector128.Exp(-(z * z));
+        var erf = Vector128.ConditionalSelect(Vector128.LessThan(v, Vector128<float>.Zero), -erfAbs, erfAbs);
+        return Vector128.Create(0.5f) * v * (Vector128<float>.One + erf);
     }
 
     private const float P = 0.3275911f, A1 = 0.254829592f, A2 = -0.284496736f, A3 = 1.421413741f, A4 = -1.453152027f, A5 = 1.061405429f;

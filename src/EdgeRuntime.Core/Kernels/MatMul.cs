@@ -33,7 +33,8 @@ public static unsafe class MatMul
     {
         if (!Vector256.IsHardwareAccelerated || cols < 8)
         {
-            ReferenceRows(w, rows, cols, x, tokens, y, rowStart, rowEnd);
+            // arm64 (Vector128 only) and narrow rows: one vectorised mat-vec per token over the same row range.
+            for (int t = 0; t < tokens; t++) MatVec.F32Rows(w, cols, x + (long)t * cols, y + (long)t * rows, rowStart, rowEnd);
             return;
         }
         int tileRows = Math.Max(2, TileBytes / (cols * sizeof(float)));

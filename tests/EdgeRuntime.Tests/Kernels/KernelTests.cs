@@ -169,6 +169,29 @@ public sealed unsafe class KernelTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Gelu_EveryVectorWidth_MatchesReference()
+    {
+        var rng = new Random(7);
+        var x = RandomArray(rng, 64, 6f);
+        var expected = new float[64];
+        Activations.GeluReference(x, expected);
+        var actual = new float[64];
+        fixed (float* px = x, pa = actual)
+        {
+            if (Vector128.IsHardwareAccelerated)
+            {
+                for (int i = 0; i < 64; i += 4) Activations.GeluVector128(Vector128.Load(px + i)).Store(pa + i);
+                AssertClose(expected, actual, 2e-6, "gelu v128");
+            }
+            if (Vector256.IsHardwareAccelerated)
+            {
+                for (int i = 0; i < 64; i += 8) Activations.GeluVector256(Vector256.Load(px + i)).Store(pa + i);
+                AssertClose(expected, actual, 2e-6, "gelu v256");
+            }
+        }
+    }
+
+    [Fact]
     public void Erf_MatchesKnownValues()
     {
         // Values of erf from Abramowitz & Stegun table 7.1 (independent of the implementation).

@@ -53,7 +53,7 @@ public sealed class ServiceUnitTests
     {
         using var dir = TestPaths.NewTempDir();
         var modelHost = new ModelHost(OptionsFactory.Create(new ModelSourceOptions { Path = TestPaths.Golden("based-tiny"), Threads = 1 }),
-            new HostingEnvironment { ContentRootPath = dir.Path }, NullLogger<ModelHost>.Instance);
+            OptionsFactory.Create(new RuntimeOptions()), new HostingEnvironment { ContentRootPath = dir.Path }, NullLogger<ModelHost>.Instance);
         using var hostLease = modelHost;
         modelHost.Load();
         using var store = new SessionStore(modelHost, OptionsFactory.Create(new SessionsOptions { Directory = dir.File("sessions") }),
