@@ -37,6 +37,7 @@ internal sealed partial class InferenceWorker : IDisposable
     private InferenceSession? _scratchSession;
     private NativeBuffer? _scratchState;
     private ModelScratch? _scratchModel;
+    private bool _touched; // whether the current request changed its session's state (else nothing to save)
 
     public InferenceWorker(int index, WorkerContext context, CancellationToken stopping)
     {
@@ -118,6 +119,7 @@ internal sealed partial class InferenceWorker : IDisposable
         }
 
         bool keepState = true;
+        _touched = false;
         var coalescer = new ChunkCoalescer(item.Id, _context.ChunkFlush);
         FinalMessage final;
         try
@@ -135,7 +137,7 @@ internal sealed partial class InferenceWorker : IDisposable
         finally
         {
             // Saved (and free for the next request) before the client hears the request is over.
-            if (slot is not null) _context.Sessions.Release(slot, save: keepState);
+            if (slot is not null) _context.Sessions.Release(slot, save: keepState, changed: _touched);
         }
         SendFinal(route, final);
     }
@@ -169,6 +171,7 @@ internal sealed partial class InferenceWorker : IDisposable
         if (!options.TryValidate(out string? problem)) return Rejected(item, new ErrorInfo(ErrorCodes.BadRequest, problem));
 
         var generator = new Generator(session, _context.Model.Tokenizer, options, token);
+        _touched = true;
         if (pending >= 0)
         {
             // The last token of the previous request was never fed to the model (generation feeds it lazily).
@@ -238,6 +241,7 @@ internal sealed partial class InferenceWorker : IDisposable
         }
 
         bool keepState = true;
+        _touched = false;
         FinalMessage final;
         try
         {
@@ -251,7 +255,7 @@ internal sealed partial class InferenceWorker : IDisposable
         }
         finally
         {
-            if (slot is not null) _context.Sessions.Release(slot, save: keepState);
+            if (slot is not null) _context.Sessions.Release(slot, save: keepState, changed: _touched);
         }
         SendFinal(route, final);
     }
@@ -267,6 +271,7 @@ internal sealed partial class InferenceWorker : IDisposable
         while (done < spec.Steps && !token.IsCancellationRequested)
         {
             int n = Math.Min(InferBlock, spec.Steps - done);
+            _touched = true;
             model.Prefill(spec.Inputs.AsSpan(done * width, n * width), state.Span, outputs.AsSpan(done * outWidth, n * outWidth), scratch);
             done += n;
             _context.Health.Progress(_index);
