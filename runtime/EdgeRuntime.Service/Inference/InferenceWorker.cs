@@ -339,11 +339,14 @@ internal sealed partial class InferenceWorker : IDisposable
         }
     }
 
-    /// <summary>Blocks this worker thread until the outbox took the message (it waits only while the outbox is full).</summary>
-    private static void Wait(ValueTask pending)
+    /// <summary>Blocks this worker thread until the outbox took the message (it waits only while the outbox is full,
+    /// i.e. the broker has been unreachable for a while); waiting for the broker is not a stall, so it counts as progress.</summary>
+    private void Wait(ValueTask pending)
     {
         if (pending.IsCompletedSuccessfully) return;
-        pending.AsTask().GetAwaiter().GetResult();
+        var task = pending.AsTask();
+        while (!((IAsyncResult)task).AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(1))) _context.Health.Progress(_index);
+        task.GetAwaiter().GetResult();
     }
 
     private static string Lower(FinishReason reason) => reason switch
