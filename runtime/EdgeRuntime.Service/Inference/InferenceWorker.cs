@@ -37,6 +37,7 @@ internal sealed partial class InferenceWorker : IDisposable
     private InferenceSession? _scratchSession;
     private NativeBuffer? _scratchState;
     private ModelScratch? _scratchModel;
+    private bool _touched; // whether the current request changed its session's state (else nothing to save)
 
     public InferenceWorker(int index, WorkerContext context, CancellationToken stopping)
     {
@@ -118,6 +119,7 @@ internal sealed partial class InferenceWorker : IDisposable
         }
 
         bool keepState = true;
+        _touched = false;
         var coalescer = new ChunkCoalescer(item.Id, _context.ChunkFlush);
         FinalMessage final;
         try
@@ -135,7 +137,7 @@ internal sealed partial class InferenceWorker : IDisposable
         finally
         {
             // Saved (and free for the next request) before the client hears the request is over.
-            if (slot is not null) _context.Sessions.Release(slot, save: keepState);
+            if (slot is not null) _context.Sessions.Release(slot, save: keepState, changed: _touched);
         }
         SendFinal(route, final);
     }
@@ -169,6 +171,7 @@ internal sealed partial class InferenceWorker : IDisposable
         if (!options.TryValidate(out string? problem)) return Rejected(item, new ErrorInfo(ErrorCodes.BadRequest, problem));
 
         var generator = new Generator(session, _context.Model.Tokenizer, options, token);
+        _touched = true;
         if (pending >= 0)
         {
             // The last token of the previous request was never fed to the model (generation feeds it lazily).
@@ -238,6 +241,7 @@ internal sealed partial class InferenceWorker : IDisposable
         }
 
         bool keepState = true;
+        _touched = false;
         FinalMessage final;
         try
         {
@@ -251,7 +255,7 @@ internal sealed partial class InferenceWorker : IDisposable
         }
         finally
         {
-            if (slot is not null) _context.Sessions.Release(slot, save: keepState);
+            if (slot is not null) _context.Sessions.Release(slot, save: keepState, changed: _touched);
         }
         SendFinal(route, final);
     }
@@ -267,6 +271,7 @@ internal sealed partial class InferenceWorker : IDisposable
         while (done < spec.Steps && !token.IsCancellationRequested)
         {
             int n = Math.Min(InferBlock, spec.Steps - done);
+            _touched = true;
             model.Prefill(spec.Inputs.AsSpan(done * width, n * width), state.Span, outputs.AsSpan(done * outWidth, n * outWidth), scratch);
             done += n;
             _context.Health.Progress(_index);
@@ -334,11 +339,14 @@ internal sealed partial class InferenceWorker : IDisposable
         }
     }
 
-    /// <summary>Blocks this worker thread until the outbox took the message (it waits only while the outbox is full).</summary>
-    private static void Wait(ValueTask pending)
+    /// <summary>Blocks this worker thread until the outbox took the message (it waits only while the outbox is full,
+    /// i.e. the broker has been unreachable for a while); waiting for the broker is not a stall, so it counts as progress.</summary>
+    private void Wait(ValueTask pending)
     {
         if (pending.IsCompletedSuccessfully) return;
-        pending.AsTask().GetAwaiter().GetResult();
+        var task = pending.AsTask();
+        while (!((IAsyncResult)task).AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(1))) _context.Health.Progress(_index);
+        task.GetAwaiter().GetResult();
     }
 
     private static string Lower(FinishReason reason) => reason switch

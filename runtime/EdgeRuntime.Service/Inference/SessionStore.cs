@@ -151,12 +151,13 @@ public sealed partial class SessionStore : IDisposable
 
     /// <summary>Ends a request's use of <paramref name="slot"/>.</summary>
     /// <param name="slot">From <see cref="Acquire"/>.</param>
-    /// <param name="save">Write its snapshot (after a request that ran); false after a model failure: the in-memory copy is
-    /// dropped so the next request starts from the last good snapshot.</param>
-    public void Release(SessionSlot slot, bool save)
+    /// <param name="save">Keep it (after a request that ran or was rejected); false after a model failure: the in-memory
+    /// copy is dropped so the next request starts from the last good snapshot.</param>
+    /// <param name="changed">Whether the request changed the state; only then is a snapshot written.</param>
+    public void Release(SessionSlot slot, bool save, bool changed = true)
     {
         ArgumentNullException.ThrowIfNull(slot);
-        if (save && _options.Persist) Save(slot);
+        if (save && changed && _options.Persist) Save(slot);
         lock (_gate)
         {
             slot.InUse = false;

@@ -181,7 +181,7 @@ internal sealed class NotifyListener : IDisposable
     }
 }
 
-/// <summary>The service connected to a real mosquitto broker started by the fixture.</summary>
+/// <summary>The service connected to a real mosquitto broker started by the fixture, coalescing chunks (3 ms).</summary>
 public sealed class MosquittoServiceFixture : IServiceFixture, IAsyncLifetime
 {
     private readonly TempDir _dir = TestPaths.NewTempDir();
@@ -205,7 +205,7 @@ public sealed class MosquittoServiceFixture : IServiceFixture, IAsyncLifetime
         _broker = new MosquittoBroker();
         await _broker.StartAsync();
         var args = ServiceArgs.For(NodeId, ModelPath, _dir.File("sessions"),
-            $"--Mqtt:Broker=127.0.0.1:{_broker.Port}", "--Limits:QueueLength=32", "--Limits:Workers=2", "--Limits:MaxNewTokens=200000",
+            $"--Mqtt:Broker=127.0.0.1:{_broker.Port}", "--Mqtt:ChunkFlushMilliseconds=3", "--Limits:QueueLength=32", "--Limits:Workers=2", "--Limits:MaxNewTokens=200000",
             $"--Limits:MaxPayloadBytes={MaxPayloadBytes}", $"--Limits:MaxPromptTokens={MaxPromptTokens}");
         _service = ServiceProcess.Start(args);
         await _service.WaitUntilServingAsync(NodeId);
