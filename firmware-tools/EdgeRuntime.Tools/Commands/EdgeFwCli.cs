@@ -15,6 +15,8 @@ public static class EdgeFwCli
             InspectCommand.Create(),
             TokenizeCommand.Create(),
             TokenizeCommand.CreateDetokenize(),
+            SynthCommand.Create(),
+            BenchCommand.Create(),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
