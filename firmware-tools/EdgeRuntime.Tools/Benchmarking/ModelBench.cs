@@ -7,7 +7,9 @@ namespace EdgeRuntime.Tools.Benchmarking;
 /// <param name="Repetitions">Timed repetitions of each test (after one warm-up).</param>
 /// <param name="Depths">Depths at which decode is timed (the state is advanced there by prefill first).</param>
 /// <param name="DepthSteps">Decode steps timed per repetition at each depth.</param>
-internal sealed record BenchPlan(int Repetitions, IReadOnlyList<int> Depths, int DepthSteps)
+/// <param name="Prompt">Run the pp512 test (and warm up prefill).</param>
+/// <param name="Decode">Run the tg128 test.</param>
+internal sealed record BenchPlan(int Repetitions, IReadOnlyList<int> Depths, int DepthSteps, bool Prompt = true, bool Decode = true)
 {
     /// <summary>Prompt length of the prefill test (llama-bench <c>pp512</c>).</summary>
     public const int PromptTokens = 512;
@@ -21,6 +23,7 @@ internal readonly record struct Rate(double Mean, double Sd)
 {
     public static Rate Of(IReadOnlyList<double> samples)
     {
+        if (samples.Count == 0) return default;
         double mean = samples.Average();
         double var = samples.Count > 1 ? samples.Sum(s => (s - mean) * (s - mean)) / (samples.Count - 1) : 0;
         return new Rate(mean, Math.Sqrt(var));
@@ -65,7 +68,7 @@ internal static class ModelBench
         // promoted every kernel to its optimised code before timing starts.
         progress.Phase("warm-up");
         long w0 = Stopwatch.GetTimestamp();
-        for (int i = 0; i < 3 || Stopwatch.GetElapsedTime(w0).TotalSeconds < 1; i++)
+        for (int i = 0; plan.Prompt && (i < 3 || Stopwatch.GetElapsedTime(w0).TotalSeconds < 1); i++)
         {
             session.Reset();
             session.Prefill(BenchPlan.PromptTokens, output: true);
@@ -81,14 +84,18 @@ internal static class ModelBench
         long bytes0 = Linear.ThreadWeightBytes;
         session.Step();
         long weightBytes = Linear.ThreadWeightBytes - bytes0;
-        session.Reset();
-        long macs0 = Linear.ThreadMultiplyAdds;
-        session.Prefill(BenchPlan.PromptTokens, output: true);
-        double prefillMacs = (Linear.ThreadMultiplyAdds - macs0) / (double)BenchPlan.PromptTokens;
+        double prefillMacs = 0;
+        if (plan.Prompt)
+        {
+            session.Reset();
+            long macs0 = Linear.ThreadMultiplyAdds;
+            session.Prefill(BenchPlan.PromptTokens, output: true);
+            prefillMacs = (Linear.ThreadMultiplyAdds - macs0) / (double)BenchPlan.PromptTokens;
+        }
 
         // pp512.
         var pp = new List<double>(reps);
-        for (int r = 0; r < reps; r++)
+        for (int r = 0; plan.Prompt && r < reps; r++)
         {
             progress.Phase($"pp{BenchPlan.PromptTokens} {r + 1}/{reps}");
             session.Reset();
@@ -100,7 +107,7 @@ internal static class ModelBench
         // tg128, with the process's managed allocations counted around the timed steps only.
         var tg = new List<double>(reps);
         long allocated = 0, steps = 0;
-        for (int r = 0; r < reps; r++)
+        for (int r = 0; plan.Decode && r < reps; r++)
         {
             progress.Phase($"tg{BenchPlan.DecodeTokens} {r + 1}/{reps}");
             session.Reset();
@@ -138,6 +145,6 @@ internal static class ModelBench
             session.Restore();
         }
 
-        return new BenchResult(Rate.Of(pp), Rate.Of(tg), depths, weightBytes, prefillMacs, (double)allocated / steps, allocated, steps);
+        return new BenchResult(Rate.Of(pp), Rate.Of(tg), depths, weightBytes, prefillMacs, steps == 0 ? 0 : (double)allocated / steps, allocated, steps);
     }
 }

@@ -31,12 +31,14 @@ public static class BenchCommand
         var reps = new Option<int>("--reps", "-r") { Description = "int >= 1, default 5: timed repetitions of each test after one warm-up", DefaultValueFactory = _ => 5 };
         var depths = new Option<string>("--depths", "-d") { Description = "comma-separated ints >= 0, default 0,4096,32768: depths at which decode is timed (state advanced there by prefill); empty for none", DefaultValueFactory = _ => "0,4096,32768" };
         var depthSteps = new Option<int>("--depth-steps") { Description = "int >= 1, default 32: decode steps timed per repetition at each depth", DefaultValueFactory = _ => 32 };
+        var tests = new Option<string>("--tests") { Description = "comma-separated subset of pp,tg,depth, default all: which tests to run (e.g. tg alone for profiling)", DefaultValueFactory = _ => "pp,tg,depth" };
         var command = new Command("bench", "Measure prefill and decode speed like llama-bench (pp512, tg128, decode at depth) and the memory-bandwidth roofline")
         {
-            model, threads, json, membw, peak, reps, depths, depthSteps,
+            model, threads, json, membw, peak, reps, depths, depthSteps, tests,
         };
         command.SetAction(parse => Run(parse.GetValue(model)!, parse.GetValue(threads), parse.GetValue(json), parse.GetValue(membw), parse.GetValue(peak),
-            parse.GetValue(reps), parse.GetValue(depths)!, parse.GetValue(depthSteps), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
+            parse.GetValue(reps), parse.GetValue(depths)!, parse.GetValue(depthSteps), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error,
+            parse.GetValue(tests)!));
         return command;
     }
 
@@ -51,8 +53,9 @@ public static class BenchCommand
     /// <param name="depthSteps">Steps timed per repetition at each depth.</param>
     /// <param name="output">Receives the data (stdout).</param>
     /// <param name="error">Receives progress and errors (stderr).</param>
+    /// <param name="tests">Comma-separated subset of <c>pp,tg,depth</c>.</param>
     public static int Run(string modelPath, int threads, bool json, bool membw, bool peak, int reps, string depthList, int depthSteps,
-        TextWriter output, TextWriter error)
+        TextWriter output, TextWriter error, string tests = "pp,tg,depth")
     {
         var err = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(error) });
         if (threads < 1 || reps < 1 || depthSteps < 1)
@@ -65,6 +68,14 @@ public static class BenchCommand
             err.MarkupLine($"[red]bench:[/] --depths: expected comma-separated integers >= 0, got '{Markup.Escape(depthList)}'");
             return ExitCodes.Usage;
         }
+
+        var selected = tests.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (selected.Length == 0 || selected.Any(t => t is not ("pp" or "tg" or "depth")))
+        {
+            err.MarkupLine($"[red]bench:[/] --tests: expected a comma-separated subset of pp,tg,depth, got '{Markup.Escape(tests)}'");
+            return ExitCodes.Usage;
+        }
+        if (!selected.Contains("depth")) depths = [];
 
         using var pool = new WorkerPool(threads);
         IModel loaded;
@@ -83,7 +94,7 @@ public static class BenchCommand
         long peakRss;
         using (loaded)
         {
-            var plan = new BenchPlan(reps, depths, depthSteps);
+            var plan = new BenchPlan(reps, depths, depthSteps, Prompt: selected.Contains("pp"), Decode: selected.Contains("tg"));
             result = null!;
             err.Progress().AutoRefresh(false).HideCompleted(false)
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
@@ -126,10 +137,10 @@ public static class BenchCommand
     {
         var ci = CultureInfo.InvariantCulture;
         var table = new Table().AddColumn("test").AddColumn(new TableColumn("t/s").RightAligned()).AddColumn(new TableColumn("sd").RightAligned()).AddColumn("notes");
-        table.AddRow("pp512", r.Pp512.TokensPerSecond.ToString("F2", ci), r.Pp512.Sd.ToString("F2", ci),
+        if (result.Prefill.Mean > 0) table.AddRow("pp512", r.Pp512.TokensPerSecond.ToString("F2", ci), r.Pp512.Sd.ToString("F2", ci),
             r.PrefillGflops is { } pf ? $"{pf:F1} GFLOP/s in linear layers" + (r.GemmPeakGflops is { } gp ? $" = {100 * pf / gp:F1}% of {gp:F1} GFLOP/s GEMM peak" : "") : "");
         string roof = r.MemoryBandwidthGBs is { } bw ? $" = {100 * r.Tg128.EffectiveBandwidthGBs / bw:F1}% of {bw:F2} GB/s read bandwidth" : "";
-        table.AddRow("tg128", r.Tg128.TokensPerSecond.ToString("F2", ci), r.Tg128.Sd.ToString("F2", ci), $"{r.Tg128.EffectiveBandwidthGBs:F2} GB/s of weights{roof}");
+        if (result.Decode.Mean > 0) table.AddRow("tg128", r.Tg128.TokensPerSecond.ToString("F2", ci), r.Tg128.Sd.ToString("F2", ci), $"{r.Tg128.EffectiveBandwidthGBs:F2} GB/s of weights{roof}");
         double? depth0 = result.Depths.FirstOrDefault(d => d.Depth == 0) is { Rate.Mean: > 0 } z ? z.Rate.Mean : null;
         foreach (var (depth, rate) in result.Depths)
             table.AddRow($"tg @ d{depth}", rate.Mean.ToString("F2", ci), rate.Sd.ToString("F2", ci), depth0 is { } d0 ? $"{100 * rate.Mean / d0:F1}% of depth 0" : "");
