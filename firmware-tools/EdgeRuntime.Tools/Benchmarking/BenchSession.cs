@@ -56,6 +56,17 @@ internal abstract class BenchSession : IDisposable
     /// <summary>Tokens (steps) the state has consumed.</summary>
     public long Position => Model.Position(State);
 
+    /// <summary>Sets the position counter of an empty state to <paramref name="position"/>, through the convention all three
+    /// families document (<see cref="StatePosition"/> at offset 0); false when the model does not follow it.</summary>
+    public bool TrySetPosition(long position)
+    {
+        if (Model.Position(State) != 0) return false;
+        StatePosition.Set(State, 0, position);
+        if (Model.Position(State) == position) return true;
+        Reset();
+        return false;
+    }
+
     /// <summary>Consumes <paramref name="count"/> items in the parallel form (at most <see cref="Chunk"/>), computing the
     /// output of the last one when <paramref name="output"/> (logits of the last token, as llama-bench's pp).</summary>
     public void Prefill(int count, bool output)

@@ -9,7 +9,11 @@ namespace EdgeRuntime.Tools.Benchmarking;
 /// <param name="DepthSteps">Decode steps timed per repetition at each depth.</param>
 /// <param name="Prompt">Run the pp512 test (and warm up prefill).</param>
 /// <param name="Decode">Run the tg128 test.</param>
-internal sealed record BenchPlan(int Repetitions, IReadOnlyList<int> Depths, int DepthSteps, bool Prompt = true, bool Decode = true)
+/// <param name="DepthTail">0: reach each depth by prefilling every token. Otherwise set the position counter to
+/// <c>depth − DepthTail</c> and prefill only the last <c>DepthTail</c> tokens: the state has the shape and fill of that
+/// depth (full sliding-window ring, position-dependent rotary angles) so decode does the same work, but not the numbers a
+/// full prefill would give.</param>
+internal sealed record BenchPlan(int Repetitions, IReadOnlyList<int> Depths, int DepthSteps, bool Prompt = true, bool Decode = true, int DepthTail = 0)
 {
     /// <summary>Prompt length of the prefill test (llama-bench <c>pp512</c>).</summary>
     public const int PromptTokens = 512;
@@ -126,6 +130,12 @@ internal static class ModelBench
         foreach (int depth in plan.Depths.Order())
         {
             progress.Phase($"advance to depth {depth}");
+            if (plan.DepthTail > 0 && depth - session.Position > plan.DepthTail)
+            {
+                session.Reset();
+                if (!session.TrySetPosition(depth - plan.DepthTail))
+                    throw new NotSupportedException("bench: --depth-fill tail needs the position counter at state offset 0; use --depth-fill prefill");
+            }
             while (session.Position < depth)
             {
                 session.Prefill((int)Math.Min(BenchSession.Chunk, depth - session.Position), output: false);

@@ -31,14 +31,20 @@ public static class BenchCommand
         var reps = new Option<int>("--reps", "-r") { Description = "int >= 1, default 5: timed repetitions of each test after one warm-up", DefaultValueFactory = _ => 5 };
         var depths = new Option<string>("--depths", "-d") { Description = "comma-separated ints >= 0, default 0,4096,32768: depths at which decode is timed (state advanced there by prefill); empty for none", DefaultValueFactory = _ => "0,4096,32768" };
         var depthSteps = new Option<int>("--depth-steps") { Description = "int >= 1, default 32: decode steps timed per repetition at each depth", DefaultValueFactory = _ => 32 };
+        var depthFill = new Option<string>("--depth-fill")
+        {
+            Description = "prefill (default): reach each depth by prefilling every token | tail: set the position to depth-1024 and prefill the last 1024 tokens (same decode work, much faster; not the same numbers)",
+            DefaultValueFactory = _ => "prefill",
+        };
+        depthFill.AcceptOnlyFromAmong("prefill", "tail");
         var tests = new Option<string>("--tests") { Description = "comma-separated subset of pp,tg,depth, default all: which tests to run (e.g. tg alone for profiling)", DefaultValueFactory = _ => "pp,tg,depth" };
         var command = new Command("bench", "Measure prefill and decode speed like llama-bench (pp512, tg128, decode at depth) and the memory-bandwidth roofline")
         {
-            model, threads, json, membw, peak, reps, depths, depthSteps, tests,
+            model, threads, json, membw, peak, reps, depths, depthSteps, depthFill, tests,
         };
         command.SetAction(parse => Run(parse.GetValue(model)!, parse.GetValue(threads), parse.GetValue(json), parse.GetValue(membw), parse.GetValue(peak),
             parse.GetValue(reps), parse.GetValue(depths)!, parse.GetValue(depthSteps), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error,
-            parse.GetValue(tests)!));
+            parse.GetValue(tests)!, parse.GetValue(depthFill) == "tail"));
         return command;
     }
 
@@ -54,8 +60,9 @@ public static class BenchCommand
     /// <param name="output">Receives the data (stdout).</param>
     /// <param name="error">Receives progress and errors (stderr).</param>
     /// <param name="tests">Comma-separated subset of <c>pp,tg,depth</c>.</param>
+    /// <param name="depthTail">Reach depths by setting the position and prefilling the last 1024 tokens only.</param>
     public static int Run(string modelPath, int threads, bool json, bool membw, bool peak, int reps, string depthList, int depthSteps,
-        TextWriter output, TextWriter error, string tests = "pp,tg,depth")
+        TextWriter output, TextWriter error, string tests = "pp,tg,depth", bool depthTail = false)
     {
         var err = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(error) });
         if (threads < 1 || reps < 1 || depthSteps < 1)
@@ -94,7 +101,7 @@ public static class BenchCommand
         long peakRss;
         using (loaded)
         {
-            var plan = new BenchPlan(reps, depths, depthSteps, Prompt: selected.Contains("pp"), Decode: selected.Contains("tg"));
+            var plan = new BenchPlan(reps, depths, depthSteps, Prompt: selected.Contains("pp"), Decode: selected.Contains("tg"), DepthTail: depthTail ? 1024 : 0);
             result = null!;
             err.Progress().AutoRefresh(false).HideCompleted(false)
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
@@ -129,11 +136,11 @@ public static class BenchCommand
             peakRss, result.AllocatedBytesPerStep,
             peak ? prefillFlops / 1e9 : null, gemm / 1e9);
         if (json) output.WriteLine(JsonSerializer.Serialize(report, BenchJsonContext.Default.BenchJson));
-        else WriteTable(output, report, result, loaded.Info);
+        else WriteTable(output, report, result, loaded.Info, depthTail ? "depths reached by --depth-fill tail (position set, last 1024 tokens prefilled)" : "depths reached by prefilling every token");
         return ExitCodes.Ok;
     }
 
-    private static void WriteTable(TextWriter output, BenchJson r, BenchResult result, ModelInfo info)
+    private static void WriteTable(TextWriter output, BenchJson r, BenchResult result, ModelInfo info, string depthNote)
     {
         var ci = CultureInfo.InvariantCulture;
         var table = new Table().AddColumn("test").AddColumn(new TableColumn("t/s").RightAligned()).AddColumn(new TableColumn("sd").RightAligned()).AddColumn("notes");
@@ -143,7 +150,8 @@ public static class BenchCommand
         if (result.Decode.Mean > 0) table.AddRow("tg128", r.Tg128.TokensPerSecond.ToString("F2", ci), r.Tg128.Sd.ToString("F2", ci), $"{r.Tg128.EffectiveBandwidthGBs:F2} GB/s of weights{roof}");
         double? depth0 = result.Depths.FirstOrDefault(d => d.Depth == 0) is { Rate.Mean: > 0 } z ? z.Rate.Mean : null;
         foreach (var (depth, rate) in result.Depths)
-            table.AddRow($"tg @ d{depth}", rate.Mean.ToString("F2", ci), rate.Sd.ToString("F2", ci), depth0 is { } d0 ? $"{100 * rate.Mean / d0:F1}% of depth 0" : "");
+            table.AddRow($"tg @ d{depth}", rate.Mean.ToString("F2", ci), rate.Sd.ToString("F2", ci),
+                (depth0 is { } d0 ? $"{100 * rate.Mean / d0:F1}% of depth 0; " : "") + depthNote);
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
         if (output != Console.Out || Console.IsOutputRedirected) console.Profile.Width = 160;  // a file or pipe: one row per line
         console.WriteLine($"{r.Model}: {info.Family}, {info.ParameterCount:N0} parameters, {info.WeightBytes:N0} weight bytes, {r.Threads} thread(s)");
