@@ -16,6 +16,8 @@ public static class EdgeFwCli
             BundleCommand.Create(),
             TokenizeCommand.Create(),
             TokenizeCommand.CreateDetokenize(),
+            SynthCommand.Create(),
+            BenchCommand.Create(),
             CudaCommand.Create(),
         };
         var parse = root.Parse(args);

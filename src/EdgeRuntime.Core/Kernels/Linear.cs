@@ -14,9 +14,18 @@ public sealed unsafe class Linear : IParallelJob
     public const long ParallelThreshold = 64 * 1024;
 
     [ThreadStatic] private static Linear? t_job;
+    [ThreadStatic] private static long t_weightBytes, t_multiplyAdds;
     private WeightMatrix? _w;
     private float* _x, _y;
     private int _tokens;
+
+    /// <summary>Weight bytes that <see cref="Forward"/> calls made on the calling thread have streamed (each call counts
+    /// its matrix once, whatever the token count): the "weight bytes read per token" of a decode step, for benchmarks.</summary>
+    public static long ThreadWeightBytes => t_weightBytes;
+
+    /// <summary>Multiply-adds (<c>rows·cols·tokens</c>) of the <see cref="Forward"/> calls made on the calling thread, for
+    /// FLOP/s figures (2 FLOPs each).</summary>
+    public static long ThreadMultiplyAdds => t_multiplyAdds;
 
     /// <summary>Computes <c>y[t] = W·x[t] + bias</c> for <c>t</c> in <c>[0, tokens)</c>.</summary>
     /// <param name="pool">Workers that split the rows.</param>
@@ -31,6 +40,8 @@ public sealed unsafe class Linear : IParallelJob
         if (x.Length < needX) ThrowHelper.TooShort(nameof(x), x.Length, (int)needX);
         if (y.Length < needY) ThrowHelper.TooShort(nameof(y), y.Length, (int)needY);
         if (!bias.IsEmpty && bias.Length != w.Rows) ThrowHelper.LengthMismatch(nameof(bias), bias.Length, w.Rows);
+        t_weightBytes += w.ByteLength;
+        t_multiplyAdds += (long)w.Rows * w.Cols * tokens;
         fixed (float* px = x, py = y)
         {
             var job = t_job ??= new Linear();

@@ -19,11 +19,11 @@ public static unsafe partial class MatVecQ8_0
             int b = 0;
             for (; b + 2 <= blocks; b += 2)
             {
-                acc0 = MultiplyAdd(Vector256.Create(Fp16.Scale(row + b) * xd[b]), Avx.ConvertToVector256Single(SumsVnni(row + b, xq + b)), acc0);
-                acc1 = MultiplyAdd(Vector256.Create(Fp16.Scale(row + b + 1) * xd[b + 1]), Avx.ConvertToVector256Single(SumsVnni(row + b + 1, xq + b + 1)), acc1);
+                acc0 = MultiplyAdd(Vector256.Create(Fp16.TableScale(row + b) * xd[b]), Avx.ConvertToVector256Single(SumsVnni(row + b, xq + b)), acc0);
+                acc1 = MultiplyAdd(Vector256.Create(Fp16.TableScale(row + b + 1) * xd[b + 1]), Avx.ConvertToVector256Single(SumsVnni(row + b + 1, xq + b + 1)), acc1);
             }
             if (b < blocks)
-                acc0 = MultiplyAdd(Vector256.Create(Fp16.Scale(row + b) * xd[b]), Avx.ConvertToVector256Single(SumsVnni(row + b, xq + b)), acc0);
+                acc0 = MultiplyAdd(Vector256.Create(Fp16.TableScale(row + b) * xd[b]), Avx.ConvertToVector256Single(SumsVnni(row + b, xq + b)), acc0);
             y[r] = Vector256.Sum(acc0 + acc1);
         }
     }
@@ -39,11 +39,11 @@ public static unsafe partial class MatVecQ8_0
             int b = 0;
             for (; b + 2 <= blocks; b += 2)
             {
-                acc0 = MultiplyAdd(Vector256.Create(Fp16.Scale(row + b) * xd[b]), Avx.ConvertToVector256Single(SumsAvx2(row + b, xq + b)), acc0);
-                acc1 = MultiplyAdd(Vector256.Create(Fp16.Scale(row + b + 1) * xd[b + 1]), Avx.ConvertToVector256Single(SumsAvx2(row + b + 1, xq + b + 1)), acc1);
+                acc0 = MultiplyAdd(Vector256.Create(Fp16.TableScale(row + b) * xd[b]), Avx.ConvertToVector256Single(SumsAvx2(row + b, xq + b)), acc0);
+                acc1 = MultiplyAdd(Vector256.Create(Fp16.TableScale(row + b + 1) * xd[b + 1]), Avx.ConvertToVector256Single(SumsAvx2(row + b + 1, xq + b + 1)), acc1);
             }
             if (b < blocks)
-                acc0 = MultiplyAdd(Vector256.Create(Fp16.Scale(row + b) * xd[b]), Avx.ConvertToVector256Single(SumsAvx2(row + b, xq + b)), acc0);
+                acc0 = MultiplyAdd(Vector256.Create(Fp16.TableScale(row + b) * xd[b]), Avx.ConvertToVector256Single(SumsAvx2(row + b, xq + b)), acc0);
             y[r] = Vector256.Sum(acc0 + acc1);
         }
     }
@@ -63,7 +63,7 @@ public static unsafe partial class MatVecQ8_0
             {
                 var wq = Vector256.Load(row[b].Qs);
                 var abs = Avx2.Sign(wq, wq).AsByte();
-                float dw = Fp16.Scale(row + b);
+                float dw = Fp16.TableScale(row + b);
                 acc0 = MultiplyAdd(Vector256.Create(dw * d0[b]), Avx.ConvertToVector256Single(Sums(abs, wq, x0 + b)), acc0);
                 acc1 = MultiplyAdd(Vector256.Create(dw * d1[b]), Avx.ConvertToVector256Single(Sums(abs, wq, x1 + b)), acc1);
                 acc2 = MultiplyAdd(Vector256.Create(dw * d2[b]), Avx.ConvertToVector256Single(Sums(abs, wq, x2 + b)), acc2);

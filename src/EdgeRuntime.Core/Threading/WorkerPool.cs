@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace EdgeRuntime.Core.Threading;
 
 /// <summary>A unit of parallel work: each of <c>workerCount</c> workers runs <see cref="Execute"/> once with its own index.</summary>
@@ -10,17 +12,30 @@ public interface IParallelJob
 
 /// <summary>A persistent pool of worker threads that run one <see cref="IParallelJob"/> at a time, the caller taking share 0.</summary>
 /// <remarks>
-/// No <c>Task</c> and no allocation per job: workers wait on their own <see cref="ManualResetEventSlim"/> (which spins
-/// briefly before blocking) and the caller spins on a countdown. Thread-safe: concurrent <see cref="Run"/> calls are
-/// serialised, so models and sessions on several threads may share one pool.
+/// <para>Hand-off is a shared epoch counter, as in ggml's thread pool: <see cref="Run"/> publishes the job and increments
+/// the epoch; idle workers poll it (with <c>pause</c>, then yielding) for <see cref="SpinMicroseconds"/> after their last
+/// job, so the back-to-back jobs of a decode step (a few per layer, microseconds apart) start within a cache-line
+/// transfer, and only then block on a monitor (no CPU burnt while the model is idle). The caller spins on a countdown until every worker
+/// is done. No <c>Task</c> and no allocation per job.</para>
+/// Thread-safe: concurrent <see cref="Run"/> calls are serialised, so models and sessions on several threads may share one pool.
 /// </remarks>
 public sealed class WorkerPool : IDisposable
 {
+    /// <summary>How long an idle worker polls for the next job before it blocks.</summary>
+    public const int SpinMicroseconds = 200;
+
+    /// <summary>For how much of that it polls with <c>pause</c> alone; after that it yields between polls, so that on an
+    /// oversubscribed machine a runnable thread (maybe the caller itself) gets the core.</summary>
+    public const int PauseMicroseconds = 20;
+
     private readonly Thread[] _threads;
-    private readonly ManualResetEventSlim[] _start;
     private readonly Lock _gate = new();
+    private readonly object _sleep = new();
+    private readonly long _spinTicks, _pauseTicks;
     private IParallelJob? _job;
+    private long _epoch;
     private int _pending;
+    private int _sleepers;
     private volatile bool _disposed;
     private Exception? _failure;
 
@@ -28,11 +43,11 @@ public sealed class WorkerPool : IDisposable
     public WorkerPool(int threadCount = 0)
     {
         WorkerCount = threadCount <= 0 ? Environment.ProcessorCount : threadCount;
+        _spinTicks = Stopwatch.Frequency * SpinMicroseconds / 1_000_000;
+        _pauseTicks = Stopwatch.Frequency * PauseMicroseconds / 1_000_000;
         _threads = new Thread[WorkerCount - 1];
-        _start = new ManualResetEventSlim[WorkerCount - 1];
         for (int i = 0; i < _threads.Length; i++)
         {
-            _start[i] = new ManualResetEventSlim(false, spinCount: 2000);
             int index = i + 1;
             _threads[i] = new Thread(() => WorkerLoop(index)) { IsBackground = true, Name = $"edge-worker-{index}" };
             _threads[i].Start();
@@ -61,7 +76,10 @@ public sealed class WorkerPool : IDisposable
             _job = job;
             _failure = null;
             Volatile.Write(ref _pending, WorkerCount - 1);
-            for (int i = 0; i < _start.Length; i++) _start[i].Set();
+            // Full fence: the job is visible before the new epoch; then wake workers that gave up spinning (see WaitForJob).
+            Interlocked.Increment(ref _epoch);
+            if (Volatile.Read(ref _sleepers) != 0)
+                lock (_sleep) Monitor.PulseAll(_sleep);
             try
             {
                 job.Execute(0, WorkerCount);
@@ -78,11 +96,10 @@ public sealed class WorkerPool : IDisposable
 
     private void WorkerLoop(int index)
     {
-        var start = _start[index - 1];
+        long seen = 0;
         while (true)
         {
-            start.Wait();
-            start.Reset();
+            seen = WaitForJob(seen);
             if (_disposed) return;
             try
             {
@@ -99,6 +116,41 @@ public sealed class WorkerPool : IDisposable
         }
     }
 
+    /// <summary>Returns the first epoch after <paramref name="seen"/>: polls for <see cref="SpinMicroseconds"/>, then blocks.</summary>
+    private long WaitForJob(long seen)
+    {
+        long start = Stopwatch.GetTimestamp();
+        bool yielding = false;
+        for (int i = 0; ; i++)
+        {
+            long epoch = Volatile.Read(ref _epoch);
+            if (epoch != seen || _disposed) return epoch;
+            if (yielding) Thread.Yield();
+            else Thread.SpinWait(1);
+            if ((i & 63) == 63 || yielding)
+            {
+                long elapsed = Stopwatch.GetTimestamp() - start;
+                if (elapsed > _spinTicks) break;
+                yielding = elapsed > _pauseTicks;
+            }
+        }
+        // Dekker pairing with Run: this increment and Run's epoch increment are both full fences, so either Run sees a
+        // sleeper and pulses, or this thread sees the new epoch below and never waits.
+        Interlocked.Increment(ref _sleepers);
+        try
+        {
+            lock (_sleep)
+            {
+                while (Volatile.Read(ref _epoch) == seen && !_disposed) Monitor.Wait(_sleep);
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _sleepers);
+        }
+        return Volatile.Read(ref _epoch);
+    }
+
     /// <summary>Splits <paramref name="count"/> items into <paramref name="workerCount"/> contiguous ranges.</summary>
     public static (int Start, int End) Partition(int count, int workerIndex, int workerCount)
     {
@@ -112,8 +164,8 @@ public sealed class WorkerPool : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        foreach (var s in _start) s.Set();
+        Interlocked.Increment(ref _epoch);
+        lock (_sleep) Monitor.PulseAll(_sleep);
         foreach (var t in _threads) t.Join();
-        foreach (var s in _start) s.Dispose();
     }
 }

@@ -103,39 +103,44 @@ public sealed class BasedLinearAttention
     /// <param name="scratch"><see cref="ScratchLength"/>(1) floats.</param>
     public void Step(WorkerPool pool, ReadOnlySpan<float> x, Span<float> state, Span<float> y, Span<float> scratch)
     {
-        int f = FeatureSize, hd = HeadSize, dx = ExpandedSize;
         CheckLengths(state, scratch, 1, 1);
         var b = new Buffers(this, scratch, 1);
-        Span<float> q = b.Q, k = b.K, v = b.V, o = b.O, phiQ = b.Phi, phiK = b.PhiK, num = b.Num;
 
         // 1. Project q, k, v.
-        Linear.Forward(pool, _q, default, x, q);
-        Linear.Forward(pool, _k, default, x, k);
-        Linear.Forward(pool, _v, default, x, v);
+        Linear.Forward(pool, _q, default, x, b.Q);
+        Linear.Forward(pool, _k, default, x, b.K);
+        Linear.Forward(pool, _v, default, x, b.V);
 
-        // 2. Per head: S += φ(k)vᵀ, z += φ(k); y = φ(q)S / (φ(q)·z + eps), in one pass over the rows of S.
-        for (int h = 0; h < HeadCount; h++)
-        {
-            var s = state.Slice(h * HeadStateLength, dx * hd);
-            var z = state.Slice(h * HeadStateLength + dx * hd, dx);
-            var vh = v.Slice(h * hd, hd);
-            FeatureMap(q.Slice(h * f, f), phiQ);
-            FeatureMap(k.Slice(h * f, f), phiK);
-            num.Clear();
-            double den = 0;
-            for (int r = 0; r < dx; r++)
-            {
-                var row = s.Slice(r * hd, hd);
-                TensorPrimitives.MultiplyAdd(vh, phiK[r], row, row);
-                z[r] += phiK[r];
-                TensorPrimitives.MultiplyAdd(row, phiQ[r], num, num);
-                den += (double)phiQ[r] * z[r];
-            }
-            TensorPrimitives.Multiply(num, (float)(1.0 / (den + _eps)), o.Slice(h * hd, hd));
-        }
+        // 2. Per head: S += φ(k)vᵀ, z += φ(k); y = φ(q)S / (φ(q)·z + eps), heads split across the pool when the scratch
+        //    has room for every worker's feature rows (the state, D·headSize floats per head, is the memory traffic here).
+        bool parallel = pool.WorkerCount > 1 && HeadCount > 1 && scratch.Length >= ScratchLength(1, pool.WorkerCount);
+        HeadJob.Run(pool, this, b, 1, state, scratch[b.WorkerStart..], step: true, parallel);
 
         // 3. Output projection.
-        Linear.Forward(pool, _out, default, o, y);
+        Linear.Forward(pool, _out, default, b.O, y);
+    }
+
+    /// <summary>One head of <see cref="Step"/>, in one pass over the rows of <c>S</c>.</summary>
+    private void StepHead(int h, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> o, Span<float> state,
+        Span<float> phiQ, Span<float> phiK, Span<float> num)
+    {
+        int f = FeatureSize, hd = HeadSize, dx = ExpandedSize;
+        var s = state.Slice(h * HeadStateLength, dx * hd);
+        var z = state.Slice(h * HeadStateLength + dx * hd, dx);
+        var vh = v.Slice(h * hd, hd);
+        FeatureMap(q.Slice(h * f, f), phiQ);
+        FeatureMap(k.Slice(h * f, f), phiK);
+        num.Clear();
+        double den = 0;
+        for (int r = 0; r < dx; r++)
+        {
+            var row = s.Slice(r * hd, hd);
+            TensorPrimitives.MultiplyAdd(vh, phiK[r], row, row);
+            z[r] += phiK[r];
+            TensorPrimitives.MultiplyAdd(row, phiQ[r], num, num);
+            den += (double)phiQ[r] * z[r];
+        }
+        TensorPrimitives.Multiply(num, (float)(1.0 / (den + _eps)), o.Slice(h * hd, hd));
     }
 
     /// <summary>Chunked parallel form over <paramref name="tokens"/> tokens; equal to that many <see cref="Step"/> calls.</summary>
@@ -155,8 +160,8 @@ public sealed class BasedLinearAttention
         Linear.Forward(pool, _k, default, x, b.K, tokens);
         Linear.Forward(pool, _v, default, x, b.V, tokens);
 
-        // 2–3. Attention and state update, heads split across the pool.
-        HeadJob.Run(pool, this, b, tokens, state, scratch[b.WorkerStart..]);
+        // 2–3. Attention and state update, heads split across the pool (a few tokens are not worth waking the workers).
+        HeadJob.Run(pool, this, b, tokens, state, scratch[b.WorkerStart..], step: false, parallel: tokens >= 8);
 
         // 4. Output projection.
         Linear.Forward(pool, _out, default, b.O, y, tokens);
@@ -206,23 +211,24 @@ public sealed class BasedLinearAttention
         }
     }
 
-    /// <summary>Splits <see cref="PrefillHead"/> over the pool's workers by heads; one reusable instance per calling thread.</summary>
+    /// <summary>Splits <see cref="StepHead"/> or <see cref="PrefillHead"/> over the pool's workers by heads; one reusable
+    /// instance per calling thread.</summary>
     private sealed unsafe class HeadJob : IParallelJob
     {
         [ThreadStatic] private static HeadJob? t_job;
         private BasedLinearAttention? _owner;
         private float* _q, _k, _v, _o, _state, _work;
         private int _tokens;
+        private bool _step;
 
-        public static void Run(WorkerPool pool, BasedLinearAttention owner, Buffers b, int tokens, Span<float> state, Span<float> work)
+        public static void Run(WorkerPool pool, BasedLinearAttention owner, Buffers b, int tokens, Span<float> state, Span<float> work, bool step, bool parallel)
         {
             fixed (float* q = b.Q, k = b.K, v = b.V, o = b.O, s = state, w = work)
             {
                 var job = t_job ??= new HeadJob();
                 job._owner = owner;
-                job._q = q; job._k = k; job._v = v; job._o = o; job._state = s; job._work = w; job._tokens = tokens;
-                // A few tokens are not worth waking the workers.
-                if (pool.WorkerCount == 1 || owner.HeadCount == 1 || tokens < 8) job.Execute(0, 1);
+                job._q = q; job._k = k; job._v = v; job._o = o; job._state = s; job._work = w; job._tokens = tokens; job._step = step;
+                if (!parallel || pool.WorkerCount == 1 || owner.HeadCount == 1) job.Execute(0, 1);
                 else pool.Run(job);
                 job._owner = null;
             }
@@ -232,11 +238,18 @@ public sealed class BasedLinearAttention
         {
             var m = _owner!;
             var (h0, h1) = WorkerPool.Partition(m.HeadCount, workerIndex, workerCount);
-            int qn = _tokens * m.HeadCount * m.FeatureSize, vn = _tokens * m.HeadCount * m.HeadSize;
+            int qn = _tokens * m.HeadCount * m.FeatureSize, vn = _tokens * m.HeadCount * m.HeadSize, dx = m.ExpandedSize;
             var work = new Span<float>(_work + (long)workerIndex * m.WorkerScratchLength, m.WorkerScratchLength);
+            var q = new ReadOnlySpan<float>(_q, qn);
+            var k = new ReadOnlySpan<float>(_k, qn);
+            var v = new ReadOnlySpan<float>(_v, vn);
+            var o = new Span<float>(_o, vn);
+            var state = new Span<float>(_state, m.StateLength);
             for (int h = h0; h < h1; h++)
-                m.PrefillHead(h, _tokens, new ReadOnlySpan<float>(_q, qn), new ReadOnlySpan<float>(_k, qn), new ReadOnlySpan<float>(_v, vn),
-                    new Span<float>(_o, vn), new Span<float>(_state, m.StateLength), work[..m.ExpandedSize], work.Slice(2 * m.ExpandedSize, m.HeadSize));
+            {
+                if (_step) m.StepHead(h, q, k, v, o, state, work[..dx], work.Slice(dx, dx), work.Slice(2 * dx, m.HeadSize));
+                else m.PrefillHead(h, _tokens, q, k, v, o, state, work[..dx], work.Slice(2 * dx, m.HeadSize));
+            }
         }
     }
 
@@ -292,23 +305,20 @@ public sealed class BasedLinearAttention
     }
 
     /// <summary>Views of one call's scratch: q, k <c>(tokens, heads·f)</c>, v and outputs <c>(tokens, heads·headSize)</c>, then per
-    /// worker two feature rows and one accumulator (worker 0's shown here).</summary>
+    /// worker two feature rows and one accumulator, from <see cref="WorkerStart"/>.</summary>
     private readonly ref struct Buffers
     {
-        public readonly Span<float> Q, K, V, O, Phi, PhiK, Num;
-        public readonly int WorkerStart;  // first float of the per-worker blocks (worker 0's holds Phi, PhiK, Num)
+        public readonly Span<float> Q, K, V, O;
+        public readonly int WorkerStart;  // first float of the per-worker blocks
 
         public Buffers(BasedLinearAttention m, Span<float> scratch, int tokens)
         {
-            int qn = tokens * m.HeadCount * m.FeatureSize, vn = tokens * m.HeadCount * m.HeadSize, dx = m.ExpandedSize;
+            int qn = tokens * m.HeadCount * m.FeatureSize, vn = tokens * m.HeadCount * m.HeadSize;
             Q = scratch[..qn];
             K = scratch.Slice(qn, qn);
             V = scratch.Slice(2 * qn, vn);
             O = scratch.Slice(2 * qn + vn, vn);
             WorkerStart = 2 * qn + 2 * vn;
-            Phi = scratch.Slice(2 * qn + 2 * vn, dx);
-            PhiK = scratch.Slice(2 * qn + 2 * vn + dx, dx);
-            Num = scratch.Slice(2 * qn + 2 * vn + 2 * dx, m.HeadSize);
         }
     }
 }

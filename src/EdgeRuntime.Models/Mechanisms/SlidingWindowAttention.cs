@@ -116,45 +116,27 @@ public sealed class SlidingWindowAttention
     /// <param name="scratch"><see cref="ScratchLength"/>(1) floats.</param>
     public void Step(WorkerPool pool, ReadOnlySpan<float> x, long position, Span<float> state, Span<float> y, Span<float> scratch)
     {
-        int hd = HeadSize, kvw = KvWidth, group = HeadCount / KvHeadCount;
+        int kvw = KvWidth;
         CheckLengths(state, scratch, 1, 1);
         var b = new Buffers(this, scratch, 1);
-        Span<float> qkv = b.Qkv, ctx = b.Context, scores = b.Scores, cos = b.Cos, sin = b.Sin;
         var keys = state[..(WindowPositions * kvw)];
         var values = state.Slice(WindowPositions * kvw, WindowPositions * kvw);
 
         // 1. Project and rotate, then store k, v in this position's slot (it held position − WindowPositions, now outside).
-        Linear.Forward(pool, _qkv, _qkvBias, x, qkv);
-        RotateToken(qkv, position, cos, sin);
+        Linear.Forward(pool, _qkv, _qkvBias, x, b.Qkv);
+        RotateToken(b.Qkv, position, b.Cos, b.Sin);
         int slot = (int)(position % WindowPositions);
-        qkv.Slice(HeadCount * hd, kvw).CopyTo(keys.Slice(slot * kvw, kvw));
-        qkv.Slice(HeadCount * hd + kvw, kvw).CopyTo(values.Slice(slot * kvw, kvw));
+        b.Qkv.Slice(HeadCount * HeadSize, kvw).CopyTo(keys.Slice(slot * kvw, kvw));
+        b.Qkv.Slice(HeadCount * HeadSize + kvw, kvw).CopyTo(values.Slice(slot * kvw, kvw));
 
-        // 2. Each head: softmax over positions first..position of the ring.
-        long first = Math.Max(0, position - WindowPositions + 1);
-        int count = (int)(position - first + 1);
-        for (int h = 0; h < HeadCount; h++)
-        {
-            var qh = qkv.Slice(h * hd, hd);
-            int g = h / group;
-            for (int m = 0; m < count; m++)
-            {
-                int s = (int)((first + m) % WindowPositions);
-                scores[m] = TensorPrimitives.Dot(qh, keys.Slice(s * kvw + g * hd, hd)) * _scale;
-            }
-            var p = scores[..count];
-            Softmax.Forward(p, p);
-            var oh = ctx.Slice(h * hd, hd);
-            oh.Clear();
-            for (int m = 0; m < count; m++)
-            {
-                int s = (int)((first + m) % WindowPositions);
-                TensorPrimitives.MultiplyAdd(values.Slice(s * kvw + g * hd, hd), p[m], oh, oh);
-            }
-        }
+        // 2. Each head: softmax over positions first..position of the ring (PrefillHead with one token), heads split across
+        //    the pool once the window holds enough positions to be worth it and the scratch has room for every worker.
+        long count = Math.Min(position + 1, WindowPositions);
+        bool parallel = pool.WorkerCount > 1 && HeadCount > 1 && count * HeadCount >= 512 && scratch.Length >= ScratchLength(1, pool.WorkerCount);
+        HeadJob.Run(pool, this, b, 1, position, state, scratch[b.WorkerStart..], parallel);
 
         // 3. Output projection.
-        Linear.Forward(pool, _out, _outBias, ctx, y);
+        Linear.Forward(pool, _out, _outBias, b.Context, y);
     }
 
     /// <summary>Chunked parallel form over <paramref name="tokens"/> tokens starting at <paramref name="position"/>; equal to that many <see cref="Step"/> calls.</summary>
@@ -177,8 +159,9 @@ public sealed class SlidingWindowAttention
         Linear.Forward(pool, _qkv, _qkvBias, x, b.Qkv, tokens);
         for (int i = 0; i < tokens; i++) RotateToken(b.Qkv.Slice(i * qw, qw), position + i, b.Cos, b.Sin);
 
-        // 2. Banded softmax per head, heads split across the pool (the ring is only read here).
-        HeadJob.Run(pool, this, b, tokens, position, state, scratch[b.WorkerStart..]);
+        // 2. Banded softmax per head, heads split across the pool (the ring is only read here; a few tokens are not worth
+        //    waking the workers).
+        HeadJob.Run(pool, this, b, tokens, position, state, scratch[b.WorkerStart..], parallel: tokens >= 8);
 
         // 3. Store the chunk's last (up to) WindowPositions keys and values in the ring.
         for (int i = Math.Max(0, tokens - ring); i < tokens; i++)
@@ -235,15 +218,14 @@ public sealed class SlidingWindowAttention
         private int _tokens;
         private long _position;
 
-        public static void Run(WorkerPool pool, SlidingWindowAttention owner, Buffers b, int tokens, long position, Span<float> state, Span<float> work)
+        public static void Run(WorkerPool pool, SlidingWindowAttention owner, Buffers b, int tokens, long position, Span<float> state, Span<float> work, bool parallel)
         {
             fixed (float* qkv = b.Qkv, c = b.Context, s = state, w = work)
             {
                 var job = t_job ??= new HeadJob();
                 job._owner = owner;
                 job._qkv = qkv; job._context = c; job._state = s; job._work = w; job._tokens = tokens; job._position = position;
-                // A few tokens are not worth waking the workers.
-                if (pool.WorkerCount == 1 || owner.HeadCount == 1 || tokens < 8) job.Execute(0, 1);
+                if (!parallel || pool.WorkerCount == 1 || owner.HeadCount == 1) job.Execute(0, 1);
                 else pool.Run(job);
                 job._owner = null;
             }
@@ -292,10 +274,10 @@ public sealed class SlidingWindowAttention
     }
 
     /// <summary>Views of one call's scratch: qkv rows, context rows, rotary cos and sin, then per worker the window scores
-    /// (worker 0's shown here).</summary>
+    /// (from <see cref="WorkerStart"/>).</summary>
     private readonly ref struct Buffers
     {
-        public readonly Span<float> Qkv, Context, Cos, Sin, Scores;
+        public readonly Span<float> Qkv, Context, Cos, Sin;
         public readonly int WorkerStart;
 
         public Buffers(SlidingWindowAttention m, Span<float> scratch, int tokens)
@@ -306,7 +288,6 @@ public sealed class SlidingWindowAttention
             Cos = scratch.Slice(a + b, half);
             Sin = scratch.Slice(a + b + half, half);
             WorkerStart = a + b + 2 * half;
-            Scores = scratch.Slice(WorkerStart, m.WindowPositions);
         }
     }
 }

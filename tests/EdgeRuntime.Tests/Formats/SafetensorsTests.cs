@@ -47,6 +47,29 @@ public sealed class SafetensorsTests
     }
 
     [Fact]
+    public void StreamedTensors_AreWrittenByteForByte_LikeArrayTensors()
+    {
+        // Larger than one stream chunk, with an odd tail, between two array tensors.
+        long n = SafetensorsWriter.StreamChunkFloats * 2L + 7;
+        var expected = new float[n];
+        for (long i = 0; i < n; i++) expected[i] = (float)Math.Sin(i * 0.001);
+        using var dir = TestPaths.NewTempDir();
+        string a = dir.File("a.safetensors"), b = dir.File("b.safetensors");
+        new SafetensorsWriter().Add("x", new float[] { 1, 2 }, 2).Add("big", expected, n).Add("y", new[] { 7 }, 1).Save(a);
+        var calls = new List<(long Start, int Length)>();
+        new SafetensorsWriter().Add("x", new float[] { 1, 2 }, 2)
+            .AddStreamed("big", [n], (start, dst) =>
+            {
+                calls.Add((start, dst.Length));
+                expected.AsSpan((int)start, dst.Length).CopyTo(dst);
+            })
+            .Add("y", new[] { 7 }, 1).Save(b);
+        Assert.Equal(File.ReadAllBytes(a), File.ReadAllBytes(b));
+        Assert.Equal([(0L, SafetensorsWriter.StreamChunkFloats), (SafetensorsWriter.StreamChunkFloats, SafetensorsWriter.StreamChunkFloats),
+            (2L * SafetensorsWriter.StreamChunkFloats, 7)], calls);
+    }
+
+    [Fact]
     public void Reader_ReadsTheSharedGoldens()
     {
         using var f = new SafetensorsFile(Path.Combine(TestPaths.Golden("based-tiny"), "model.safetensors"));

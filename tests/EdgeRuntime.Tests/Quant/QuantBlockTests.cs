@@ -244,4 +244,17 @@ public class Fp16Tests
             else Assert.True(BitConverter.SingleToUInt32Bits(expected) == BitConverter.SingleToUInt32Bits(actual), $"0x{i:X4}: expected {expected}, got {actual}");
         }
     }
+
+    [Fact]
+    public unsafe void Table_EqualsHalfConversion_ForAll65536Patterns()
+    {
+        for (int i = 0; i < 65536; i++)
+        {
+            float expected = (float)BitConverter.UInt16BitsToHalf((ushort)i), actual = Fp16.Table[i];
+            ushort bits = (ushort)i;
+            Assert.Equal(BitConverter.SingleToUInt32Bits(Fp16.ToSingle(bits)), BitConverter.SingleToUInt32Bits(Fp16.TableScale(&bits)));
+            if (float.IsNaN(expected)) Assert.True(float.IsNaN(actual), $"0x{i:X4}: expected NaN, got {actual}");
+            else Assert.True(BitConverter.SingleToUInt32Bits(expected) == BitConverter.SingleToUInt32Bits(actual), $"0x{i:X4}: expected {expected}, got {actual}");
+        }
+    }
 }

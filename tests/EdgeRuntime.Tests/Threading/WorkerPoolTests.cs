@@ -35,6 +35,20 @@ public sealed class WorkerPoolTests
     }
 
     [Fact]
+    public void Run_WakesWorkersThatBlocked_AfterIdlePeriods()
+    {
+        // Gaps longer than the spin window make workers block; alternate with back-to-back runs that catch them spinning.
+        using var pool = new WorkerPool(3);
+        var job = new CountJob();
+        for (int round = 0; round < 40; round++)
+        {
+            if (round % 2 == 0) Thread.Sleep(2);
+            pool.Run(job);
+        }
+        Assert.All(job.Hits, h => Assert.Equal(40, h));
+    }
+
+    [Fact]
     public void Run_RethrowsWorkerFailure_AndKeepsWorking()
     {
         using var pool = new WorkerPool(3);
