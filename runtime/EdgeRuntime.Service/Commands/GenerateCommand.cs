@@ -1,3 +1,4 @@
+using EdgeRuntime.Cuda;
 using System.CommandLine;
 using System.Globalization;
 using EdgeRuntime.Models;
@@ -33,10 +34,16 @@ public static class GenerateCommand
         var seed = new Option<ulong?>("--seed") { Description = "Sampler seed (unsigned 64-bit int; default: random, printed to stderr)" };
         var stop = new Option<string[]>("--stop") { Description = "Stop string, not printed (string; repeatable)", DefaultValueFactory = _ => [] };
         var threads = new Option<int>("--threads") { Description = "Worker threads (int >= 0, 0 = one per core)", DefaultValueFactory = _ => 0 };
+        var device = new Option<string>("--device")
+        {
+            Description = "Where the model runs: cpu (default) | cuda (NVIDIA GPU; exit 2 without one) | auto (cuda if found, else cpu with one line on stderr)",
+            DefaultValueFactory = _ => "cpu",
+        };
+        device.AcceptOnlyFromAmong("cpu", "cuda", "auto");
 
         var command = new Command("generate", "Generate text from a prompt and stream it to stdout")
         {
-            model, tokenizer, prompt, maxTokens, temperature, topK, topP, minP, repeatPenalty, repeatLastN, seed, stop, threads,
+            model, tokenizer, prompt, maxTokens, temperature, topK, topP, minP, repeatPenalty, repeatLastN, seed, stop, threads, device,
         };
         command.SetAction((parseResult, cancellationToken) =>
         {
@@ -69,20 +76,25 @@ public static class GenerateCommand
                 return Task.FromResult(2);
             }
             string modelDir = parseResult.GetValue(model)!;
-            var request = new Request(modelDir, parseResult.GetValue(tokenizer) ?? modelDir, parseResult.GetValue(prompt)!, threadCount, options);
+            if (!DeviceSelection.TryParse(parseResult.GetValue(device), out var compute))
+            {
+                error.WriteLine($"generate: --device expected {DeviceSelection.Values}");
+                return Task.FromResult(2);
+            }
+            var request = new Request(modelDir, parseResult.GetValue(tokenizer) ?? modelDir, parseResult.GetValue(prompt)!, threadCount, compute, options);
             return Task.FromResult(Run(request, parseResult.InvocationConfiguration.Output, error, cancellationToken));
         });
         return command;
     }
 
-    private sealed record Request(string ModelDirectory, string TokenizerDirectory, string Prompt, int Threads, GeneratorOptions Options);
+    private sealed record Request(string ModelDirectory, string TokenizerDirectory, string Prompt, int Threads, ComputeDevice Device, GeneratorOptions Options);
 
     private static int Run(Request request, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         IModel? loaded = null;
         try
         {
-            loaded = ModelLoader.Load(request.ModelDirectory, new ModelOptions { Threads = request.Threads });
+            loaded = DeviceSelection.Load(request.ModelDirectory, new ModelOptions { Threads = request.Threads }, request.Device, error.WriteLine);
             if (loaded is not ILanguageModel languageModel)
             {
                 error.WriteLine($"generate: the model in '{request.ModelDirectory}' is a '{loaded.Info.Family}' sequence model; generate needs a language model");
@@ -108,13 +120,18 @@ public static class GenerateCommand
             error.WriteLine($"generate: {ex.Message}");
             return 2;
         }
+        catch (CudaUnavailableException ex)
+        {
+            error.WriteLine($"generate: {ex.Message}");
+            return 2;
+        }
         catch (ArgumentOutOfRangeException ex)
         {
             // A prompt id outside the model's vocabulary: tokenizer and model do not belong together.
             error.WriteLine($"generate: {ex.Message}");
             return 2;
         }
-        catch (Exception ex) when (ex is ModelLoadException or IOException or NotImplementedException or InvalidOperationException)
+        catch (Exception ex) when (ex is ModelLoadException or IOException or NotImplementedException or InvalidOperationException or CudaException)
         {
             error.WriteLine($"generate: {ex.Message}");
             return 1;
