@@ -1,4 +1,6 @@
 using EdgeRuntime.Cuda;
+using EdgeRuntime.Cuda.Interop;
+using EdgeRuntime.Cuda.Runtime;
 using System.CommandLine;
 using System.Globalization;
 using EdgeRuntime.Models;
