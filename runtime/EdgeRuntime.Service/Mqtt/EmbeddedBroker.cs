@@ -12,7 +12,8 @@ namespace EdgeRuntime.Service.Mqtt;
 /// <remarks>
 /// Loopback only (IPv4, no IPv6 listener), MQTT 3.1.1 and 5, persistent sessions, a deep per-client queue so a slow
 /// subscriber does not lose chunks. The service connects to it with its own client like any other client. Started in
-/// <see cref="StartAsync"/> so a taken port fails the start with a clear message.
+/// <see cref="StartAsync"/> so a taken port fails the start with a clear message. Started and stopped by the host;
+/// MQTTnet's server is thread-safe.
 /// </remarks>
 public sealed partial class EmbeddedBroker : IHostedService, IDisposable
 {

@@ -22,7 +22,8 @@ namespace EdgeRuntime.Service.Mqtt;
 /// until the broker acknowledges it, so a broker restart delays replies but loses none (QoS 1: a reply may arrive twice;
 /// clients drop a repeated <c>seq</c>).</para>
 /// <para>At shutdown (after the workers sent their final messages) it drains the outbox, sets the status to
-/// <c>{"online":false}</c> and disconnects normally.</para>
+/// <c>{"online":false}</c> and disconnects normally. Thread-safe: the connection state is guarded by a lock, and one
+/// task publishes.</para>
 /// </remarks>
 public sealed partial class MqttWorker : BackgroundService
 {

@@ -9,6 +9,7 @@ namespace EdgeRuntime.Service.Systemd;
 /// <remarks>
 /// Idle unless systemd started the service with <c>WatchdogSec=</c> (it sets <c>WATCHDOG_USEC</c>, and <c>WATCHDOG_PID</c>
 /// when it must be this process). When the workers stall or die the pings stop and systemd restarts the service.
+/// Run by the host on one task; stateless otherwise.
 /// </remarks>
 public sealed partial class WatchdogPinger : BackgroundService
 {

@@ -9,10 +9,9 @@ public sealed class BusyTests
     {
         using var dir = TestPaths.NewTempDir();
         string node = ServiceArgs.Node("busy");
-        int port = ServiceProcess.FreePort();
-        using var service = ServiceProcess.Start(ServiceArgs.For(node, ServiceArgs.BasedTiny, dir.File("sessions"),
-            $"--Mqtt:EmbeddedPort={port}", "--Limits:Workers=1", "--Limits:QueueLength=1", "--Limits:MaxNewTokens=1000000"));
-        await service.WaitUntilServingAsync(node);
+        var (service, port) = await ServiceProcess.StartEmbeddedAsync(node, _ => ServiceArgs.For(node, ServiceArgs.BasedTiny, dir.File("sessions"),
+            "--Limits:Workers=1", "--Limits:QueueLength=1", "--Limits:MaxNewTokens=1000000"));
+        using var serviceLease = service;
         await using var client = await MqttTestClient.ConnectAsync(port);
         string root = $"edge/{node}";
         await client.SubscribeAsync("busy/long", "busy/queued", "busy/rejected");

@@ -13,9 +13,8 @@ public sealed class GgufServiceTests
         string gguf = dir.File("based-tiny-f32.gguf");
         GgufConverter.Convert(ServiceArgs.BasedTiny, gguf, GgufFileType.AllF32);
         string node = ServiceArgs.Node("gguf");
-        int port = ServiceProcess.FreePort();
-        using var service = ServiceProcess.Start(ServiceArgs.For(node, gguf, dir.File("sessions"), $"--Mqtt:EmbeddedPort={port}"));
-        await service.WaitUntilServingAsync(node);
+        var (service, port) = await ServiceProcess.StartEmbeddedAsync(node, _ => ServiceArgs.For(node, gguf, dir.File("sessions")));
+        using var serviceLease = service;
         await using var client = await MqttTestClient.ConnectAsync(port);
         await client.SubscribeAsync("gguf/reply");
         var stream = client.Expect("gguf/reply");

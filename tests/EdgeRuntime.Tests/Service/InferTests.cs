@@ -23,9 +23,8 @@ public sealed class InferTests
 
         using var dir = TestPaths.NewTempDir();
         string node = ServiceArgs.Node("aaren");
-        int port = ServiceProcess.FreePort();
-        using var service = ServiceProcess.Start(ServiceArgs.For(node, model, dir.File("sessions"), $"--Mqtt:EmbeddedPort={port}", $"--Limits:MaxPromptTokens={steps}"));
-        await service.WaitUntilServingAsync(node);
+        var (service, port) = await ServiceProcess.StartEmbeddedAsync(node, _ => ServiceArgs.For(node, model, dir.File("sessions"), $"--Limits:MaxPromptTokens={steps}"));
+        using var serviceLease = service;
         await using var client = await MqttTestClient.ConnectAsync(port);
         string root = $"edge/{node}";
 

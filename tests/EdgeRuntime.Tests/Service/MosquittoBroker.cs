@@ -17,8 +17,17 @@ internal sealed class MosquittoBroker : IDisposable
     public MosquittoBroker(params string[] extraConfig)
     {
         _executable = FindExecutable();
-        Port = ServiceProcess.FreePort();
+        _extraConfig = extraConfig;
         ConfigPath = _dir.File("mosquitto.conf");
+        WriteConfig(ServiceProcess.FreePort());
+    }
+
+    private readonly string[] _extraConfig;
+    private bool _started;
+
+    private void WriteConfig(int port)
+    {
+        Port = port;
         File.WriteAllText(ConfigPath, string.Join('\n', [
             $"listener {Port} 127.0.0.1",
             "allow_anonymous true",
@@ -30,11 +39,11 @@ internal sealed class MosquittoBroker : IDisposable
             "log_type information",
             // Deep per-client queues: a test client may read many streamed chunks at once.
             "max_queued_messages 1000000",
-            .. extraConfig,
+            .. _extraConfig,
             ""]));
     }
 
-    public int Port { get; }
+    public int Port { get; private set; }
 
     public string ConfigPath { get; }
 
@@ -58,8 +67,27 @@ internal sealed class MosquittoBroker : IDisposable
             "mosquitto is not installed, and the broker tests need a real one: install it with 'apt-get install -y mosquitto mosquitto-clients' (.ci/run does this in CI)");
     }
 
-    /// <summary>Starts the broker and waits until it logs that it runs.</summary>
+    /// <summary>Starts the broker and waits until it logs that it runs; the first start moves to another port if the chosen
+    /// one was taken meanwhile (restarts keep the port).</summary>
     public async Task StartAsync()
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await StartOnceAsync();
+                _started = true;
+                return;
+            }
+            catch (InvalidOperationException) when (!_started && attempt < 3 && Log.Contains("Address already in use", StringComparison.Ordinal))
+            {
+                Kill();
+                WriteConfig(ServiceProcess.FreePort());
+            }
+        }
+    }
+
+    private async Task StartOnceAsync()
     {
         var psi = new ProcessStartInfo(_executable) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         psi.ArgumentList.Add("-c");
@@ -74,7 +102,18 @@ internal sealed class MosquittoBroker : IDisposable
         };
         process.ErrorDataReceived += onLine;
         process.OutputDataReceived += onLine;
-        process.Exited += (_, _) => running.TrySetException(new InvalidOperationException($"mosquitto exited during start:\n{Log}"));
+        process.Exited += (_, _) =>
+        {
+            try
+            {
+                process.WaitForExit(); // the last lines of its log arrive before this returns
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException)
+            {
+                // Killed and disposed by the test already.
+            }
+            running.TrySetException(new InvalidOperationException($"mosquitto exited during start:\n{Log}"));
+        };
         Assert.True(process.Start(), "could not start mosquitto");
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();

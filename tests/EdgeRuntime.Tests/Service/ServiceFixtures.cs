@@ -64,7 +64,7 @@ public sealed class EmbeddedServiceFixture : IServiceFixture, IAsyncLifetime
 
     public string NodeId { get; } = ServiceArgs.Node("emb");
 
-    public int BrokerPort { get; } = ServiceProcess.FreePort();
+    public int BrokerPort { get; private set; }
 
     public string ModelPath => ServiceArgs.BasedTiny;
 
@@ -81,11 +81,10 @@ public sealed class EmbeddedServiceFixture : IServiceFixture, IAsyncLifetime
     {
         string socketPath = _dir.File("notify.sock");
         Notify = new NotifyListener(socketPath);
-        var args = ServiceArgs.For(NodeId, ModelPath, _dir.File("sessions"),
-            $"--Mqtt:EmbeddedPort={BrokerPort}", "--Limits:QueueLength=32", "--Limits:Workers=2", "--Limits:MaxNewTokens=200000",
-            $"--Limits:MaxPayloadBytes={MaxPayloadBytes}", $"--Limits:MaxPromptTokens={MaxPromptTokens}");
-        _service = ServiceProcess.Start(args, new Dictionary<string, string> { ["NOTIFY_SOCKET"] = socketPath, ["WATCHDOG_USEC"] = "400000" });
-        await _service.WaitUntilServingAsync(NodeId);
+        (_service, BrokerPort) = await ServiceProcess.StartEmbeddedAsync(NodeId, _ => ServiceArgs.For(NodeId, ModelPath, _dir.File("sessions"),
+            "--Limits:QueueLength=32", "--Limits:Workers=2", "--Limits:MaxNewTokens=200000",
+            $"--Limits:MaxPayloadBytes={MaxPayloadBytes}", $"--Limits:MaxPromptTokens={MaxPromptTokens}"),
+            new Dictionary<string, string> { ["NOTIFY_SOCKET"] = socketPath, ["WATCHDOG_USEC"] = "400000" });
     }
 
     public async Task DisposeAsync()

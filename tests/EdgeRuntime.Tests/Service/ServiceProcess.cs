@@ -130,14 +130,23 @@ internal sealed partial class ServiceProcess : IDisposable
 
     private void OnExited()
     {
-        // Let the output readers finish so the last lines are in the log.
-        _process.WaitForExit();
+        int code;
+        try
+        {
+            // Let the output readers finish so the last lines are in the log.
+            _process.WaitForExit();
+            code = _process.ExitCode;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException)
+        {
+            code = -1; // Disposed by the test already.
+        }
         lock (_gate)
         {
-            foreach (var (_, done) in _waiters) done.TrySetException(new InvalidOperationException($"edge-runtime exited ({_process.ExitCode}):\n{string.Join('\n', _lines)}"));
+            foreach (var (_, done) in _waiters) done.TrySetException(new InvalidOperationException($"edge-runtime exited ({code}):\n{string.Join('\n', _lines)}"));
             _waiters.Clear();
         }
-        _exited.TrySetResult(_process.ExitCode);
+        _exited.TrySetResult(code);
     }
 
     private async Task<T> WithTimeout<T>(Task<T> task, TimeSpan timeout, string what)
@@ -154,6 +163,27 @@ internal sealed partial class ServiceProcess : IDisposable
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int SendSignal(int pid, int signal);
+
+    /// <summary>Starts a service on its embedded broker at a free port and waits until it serves; picks another port if
+    /// the chosen one was taken in the meantime (another test process may grab it between the check and the bind).</summary>
+    public static async Task<(ServiceProcess Service, int Port)> StartEmbeddedAsync(string nodeId, Func<int, IEnumerable<string>> args,
+        IReadOnlyDictionary<string, string>? environment = null)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            int port = FreePort();
+            var service = Start([.. args(port), $"--Mqtt:EmbeddedPort={port}"], environment);
+            try
+            {
+                await service.WaitUntilServingAsync(nodeId);
+                return (service, port);
+            }
+            catch (InvalidOperationException) when (attempt < 3 && service.Output.Contains("cannot listen on", StringComparison.Ordinal))
+            {
+                service.Dispose();
+            }
+        }
+    }
 
     /// <summary>A TCP port on 127.0.0.1 that was free a moment ago.</summary>
     public static int FreePort()
