@@ -3,7 +3,8 @@ using EdgeRuntime.Core.Tensors;
 
 namespace EdgeRuntime.Core.Kernels;
 
-/// <summary>Matrix-vector product <c>y = W·x</c> for f32 weights, four rows per pass so each load of x serves four rows.</summary>
+/// <summary>Matrix-vector product <c>y = W·x</c> for f32 weights, four rows (from four quarters of the range) per pass so
+/// each load of x serves four rows and the weights stream as four long sequential reads.</summary>
 /// <remarks>
 /// <c>W</c> is row-major <c>(rows, cols)</c>. Callers split rows across workers (<see cref="Linear"/>); this type trusts its inputs.
 /// Stateless; safe from any thread.
@@ -18,13 +19,17 @@ public static unsafe class MatVec
         else ReferenceRows(w, cols, x, y, rowStart, rowEnd);
     }
 
+    /// <summary>Four rows per pass, taken one from each quarter of <c>[rowStart, rowEnd)</c>: every worker reads four long
+    /// sequential streams at once (adjacent rows would restart the hardware prefetchers every row), and one load of x
+    /// serves the four rows. The last <c>(rowEnd − rowStart) mod 4</c> rows go through <see cref="Dot"/>.</summary>
     internal static void F32RowsVector256(float* w, int cols, float* x, float* y, int rowStart, int rowEnd)
     {
-        int r = rowStart;
+        int quarter = (rowEnd - rowStart) / 4;
         int vecEnd = cols & ~7;
-        for (; r + 4 <= rowEnd; r += 4)
+        for (int i = 0; i < quarter; i++)
         {
-            float* w0 = w + (long)r * cols, w1 = w0 + cols, w2 = w1 + cols, w3 = w2 + cols;
+            int r0 = rowStart + i, r1 = r0 + quarter, r2 = r1 + quarter, r3 = r2 + quarter;
+            float* w0 = w + (long)r0 * cols, w1 = w + (long)r1 * cols, w2 = w + (long)r2 * cols, w3 = w + (long)r3 * cols;
             Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
             for (int c = 0; c < vecEnd; c += 8)
             {
@@ -40,18 +45,20 @@ public static unsafe class MatVec
                 float xc = x[c];
                 s0 += w0[c] * xc; s1 += w1[c] * xc; s2 += w2[c] * xc; s3 += w3[c] * xc;
             }
-            y[r] = s0; y[r + 1] = s1; y[r + 2] = s2; y[r + 3] = s3;
+            y[r0] = s0; y[r1] = s1; y[r2] = s2; y[r3] = s3;
         }
-        for (; r < rowEnd; r++) y[r] = Dot.F32Vector256(w + (long)r * cols, x, cols);
+        for (int r = rowStart + 4 * quarter; r < rowEnd; r++) y[r] = Dot.F32Vector256(w + (long)r * cols, x, cols);
     }
 
+    /// <summary>The 128-bit form of <see cref="F32RowsVector256"/>.</summary>
     internal static void F32RowsVector128(float* w, int cols, float* x, float* y, int rowStart, int rowEnd)
     {
-        int r = rowStart;
+        int quarter = (rowEnd - rowStart) / 4;
         int vecEnd = cols & ~3;
-        for (; r + 4 <= rowEnd; r += 4)
+        for (int i = 0; i < quarter; i++)
         {
-            float* w0 = w + (long)r * cols, w1 = w0 + cols, w2 = w1 + cols, w3 = w2 + cols;
+            int r0 = rowStart + i, r1 = r0 + quarter, r2 = r1 + quarter, r3 = r2 + quarter;
+            float* w0 = w + (long)r0 * cols, w1 = w + (long)r1 * cols, w2 = w + (long)r2 * cols, w3 = w + (long)r3 * cols;
             Vector128<float> a0 = default, a1 = default, a2 = default, a3 = default;
             for (int c = 0; c < vecEnd; c += 4)
             {
@@ -67,9 +74,9 @@ public static unsafe class MatVec
                 float xc = x[c];
                 s0 += w0[c] * xc; s1 += w1[c] * xc; s2 += w2[c] * xc; s3 += w3[c] * xc;
             }
-            y[r] = s0; y[r + 1] = s1; y[r + 2] = s2; y[r + 3] = s3;
+            y[r0] = s0; y[r1] = s1; y[r2] = s2; y[r3] = s3;
         }
-        for (; r < rowEnd; r++) y[r] = Dot.F32Vector128(w + (long)r * cols, x, cols);
+        for (int r = rowStart + 4 * quarter; r < rowEnd; r++) y[r] = Dot.F32Vector128(w + (long)r * cols, x, cols);
     }
 
     /// <summary>Scalar twin: <c>y[r] = Σ_c W[r,c]·x[c]</c>, accumulated in double.</summary>

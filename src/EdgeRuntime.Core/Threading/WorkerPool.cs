@@ -16,7 +16,8 @@ public interface IParallelJob
 /// the epoch; idle workers poll it (with <c>pause</c>, then yielding) for <see cref="SpinMicroseconds"/> after their last
 /// job, so the back-to-back jobs of a decode step (a few per layer, microseconds apart) start within a cache-line
 /// transfer, and only then block on a monitor (no CPU burnt while the model is idle). The caller spins on a countdown until every worker
-/// is done. No <c>Task</c> and no allocation per job.</para>
+/// is done, polling just as finely (an exponential back-off would notice the last worker late every time). No <c>Task</c>
+/// and no allocation per job.</para>
 /// Thread-safe: concurrent <see cref="Run"/> calls are serialised, so models and sessions on several threads may share one pool.
 /// </remarks>
 public sealed class WorkerPool : IDisposable
@@ -86,8 +87,7 @@ public sealed class WorkerPool : IDisposable
             }
             finally
             {
-                var spin = new SpinWait();
-                while (Volatile.Read(ref _pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
+                WaitForWorkers();
                 _job = null;
             }
             if (_failure is { } failure) throw new AggregateException("A worker failed.", failure);
@@ -113,6 +113,21 @@ public sealed class WorkerPool : IDisposable
             {
                 Interlocked.Decrement(ref _pending);
             }
+        }
+    }
+
+    /// <summary>Polls the countdown with single <c>pause</c>s (a <see cref="SpinWait"/> backs off exponentially and would
+    /// notice the last worker microseconds late, every job), yielding between polls after <see cref="PauseMicroseconds"/>.</summary>
+    private void WaitForWorkers()
+    {
+        if (Volatile.Read(ref _pending) == 0) return;
+        long start = Stopwatch.GetTimestamp();
+        bool yielding = false;
+        for (int i = 0; Volatile.Read(ref _pending) != 0; i++)
+        {
+            if (yielding) Thread.Yield();
+            else Thread.SpinWait(1);
+            if (!yielding && (i & 63) == 63) yielding = Stopwatch.GetTimestamp() - start > _pauseTicks;
         }
     }
 
