@@ -43,7 +43,9 @@ internal sealed record BenchResult(
     double PrefillMultiplyAddsPerToken,
     double AllocatedBytesPerStep,
     long AllocatedBytes,
-    long TimedSteps);
+    long TimedSteps,
+    long PeakRssBytes,
+    IReadOnlyList<double> BandwidthPasses);
 
 /// <summary>Receives phase names and progress of the untimed depth advance (called only between timed sections).</summary>
 internal interface IBenchProgress
@@ -60,11 +62,13 @@ internal interface IBenchProgress
 /// Inputs are prepared before timing (no tokenization, no sampling: step <c>i</c> feeds a fixed pseudo-random token).
 /// Allocation is the whole process's managed allocation (<see cref="GC.GetTotalAllocatedBytes(bool)"/>, precise), read
 /// around the timed decode steps only, so worker threads are included. Weight bytes per token are the matrix bytes one
-/// decode step streams through <see cref="Linear"/>. Not thread-safe.
+/// decode step streams through <see cref="Linear"/>. Peak RSS is read after the warm-up (every weight and buffer touched,
+/// nothing allocated later) and before the bandwidth probe's buffer exists. The probe's passes (bytes/s) run before the
+/// timed decode repetitions and between them. Not thread-safe.
 /// </remarks>
 internal static class ModelBench
 {
-    public static BenchResult Run(BenchSession session, BenchPlan plan, IBenchProgress progress)
+    public static BenchResult Run(BenchSession session, BenchPlan plan, IBenchProgress progress, Func<MemoryBandwidth>? createProbe = null)
     {
         int reps = plan.Repetitions;
 
@@ -82,6 +86,20 @@ internal static class ModelBench
         {
             if (i % BenchPlan.DecodeTokens == 0) session.Reset();
             session.Step();
+        }
+        if (!plan.Prompt)
+        {
+            // Size every prefill buffer now, so that the peak RSS read below is final.
+            session.Reset();
+            session.Prefill(BenchPlan.PromptTokens, output: true);
+        }
+        long peakRss = ProcessMemory.PeakRss();
+        using var probe = createProbe?.Invoke();
+        var bandwidth = new List<double>();
+        if (probe is not null)
+        {
+            progress.Phase("read bandwidth");
+            for (int i = 0; i < 3; i++) bandwidth.Add(probe.Pass());
         }
 
         // Weight bytes of one decode step; multiply-adds of one prompt (per token).
@@ -114,6 +132,7 @@ internal static class ModelBench
         for (int r = 0; plan.Decode && r < reps; r++)
         {
             progress.Phase($"tg{BenchPlan.DecodeTokens} {r + 1}/{reps}");
+            if (probe is not null) bandwidth.Add(probe.Pass());
             session.Reset();
             long a0 = GC.GetTotalAllocatedBytes(precise: true);
             long t0 = Stopwatch.GetTimestamp();
@@ -123,6 +142,7 @@ internal static class ModelBench
             steps += BenchPlan.DecodeTokens;
             tg.Add(BenchPlan.DecodeTokens / seconds);
         }
+        if (probe is not null && plan.Decode) bandwidth.Add(probe.Pass());
 
         // Decode at depth: advance by prefill (untimed), snapshot, then time DepthSteps steps per repetition from the snapshot.
         var depths = new List<(int, Rate)>();
@@ -155,6 +175,7 @@ internal static class ModelBench
             session.Restore();
         }
 
-        return new BenchResult(Rate.Of(pp), Rate.Of(tg), depths, weightBytes, prefillMacs, steps == 0 ? 0 : (double)allocated / steps, allocated, steps);
+        return new BenchResult(Rate.Of(pp), Rate.Of(tg), depths, weightBytes, prefillMacs, steps == 0 ? 0 : (double)allocated / steps, allocated, steps,
+            peakRss, bandwidth);
     }
 }
