@@ -144,11 +144,15 @@ internal static class ModelBench
         }
         if (probe is not null && plan.Decode) bandwidth.Add(probe.Pass());
 
-        // Decode at depth: advance by prefill (untimed), snapshot, then time DepthSteps steps per repetition from the snapshot.
-        var depths = new List<(int, Rate)>();
+        // Decode at depth: advance by prefill (untimed) through the depths in order, keeping a copy of the state at each; then
+        // time DepthSteps steps from each copy, the depths interleaved within every repetition so that a drift of the
+        // machine (a shared host's memory bandwidth moves by tens of percent over seconds) hits all depths alike.
+        var ordered = plan.Depths.Order().ToArray();
+        var states = new float[ordered.Length][];
         session.Reset();
-        foreach (int depth in plan.Depths.Order())
+        for (int i = 0; i < ordered.Length; i++)
         {
+            int depth = ordered[i];
             progress.Phase($"advance to depth {depth}");
             if (plan.DepthTail > 0 && depth - session.Position > plan.DepthTail)
             {
@@ -161,19 +165,22 @@ internal static class ModelBench
                 session.Prefill((int)Math.Min(BenchSession.Chunk, depth - session.Position), output: false);
                 progress.Advance(session.Position, depth);
             }
-            session.Snapshot();
-            var samples = new List<double>(reps);
-            for (int r = 0; r < reps; r++)
-            {
-                progress.Phase($"decode at depth {depth} {r + 1}/{reps}");
-                session.Restore();
-                long t0 = Stopwatch.GetTimestamp();
-                for (int i = 0; i < plan.DepthSteps; i++) session.Step();
-                samples.Add(plan.DepthSteps / Stopwatch.GetElapsedTime(t0).TotalSeconds);
-            }
-            depths.Add((depth, Rate.Of(samples)));
-            session.Restore();
+            states[i] = new float[session.Model.StateLength];
+            session.SaveState(states[i]);
         }
+        var samples = ordered.Select(_ => new List<double>(reps)).ToArray();
+        for (int r = 0; r < reps && ordered.Length > 0; r++)
+        {
+            progress.Phase($"decode at depths {string.Join(",", ordered)} {r + 1}/{reps}");
+            for (int i = 0; i < ordered.Length; i++)
+            {
+                session.LoadState(states[i]);
+                long t0 = Stopwatch.GetTimestamp();
+                for (int k = 0; k < plan.DepthSteps; k++) session.Step();
+                samples[i].Add(plan.DepthSteps / Stopwatch.GetElapsedTime(t0).TotalSeconds);
+            }
+        }
+        var depths = ordered.Select((d, i) => (d, Rate.Of(samples[i]))).ToList();
 
         return new BenchResult(Rate.Of(pp), Rate.Of(tg), depths, weightBytes, prefillMacs, steps == 0 ? 0 : (double)allocated / steps, allocated, steps,
             peakRss, bandwidth);
