@@ -3,21 +3,19 @@ using EdgeRuntime.Models.Sessions;
 namespace EdgeRuntime.Tools.Benchmarking;
 
 /// <summary>One model session driven by the benchmark: a fixed input stream (token ids or sensor vectors prepared before any
-/// timing, so tokenization and sampling are excluded), the state, a snapshot slot and the output buffers.</summary>
+/// timing, so tokenization and sampling are excluded), the state and the output buffers.</summary>
 /// <remarks>Owned by one benchmark run; not thread-safe.</remarks>
 internal abstract class BenchSession : IDisposable
 {
     /// <summary>Items per prefill call; longer prefills run in calls of this many (constant memory).</summary>
     public const int Chunk = 512;
 
-    private readonly float[] _snapshot;
     private int _cursor;
 
     protected BenchSession(IModel model)
     {
         Model = model;
         State = new float[model.StateLength];
-        _snapshot = new float[model.StateLength];
         Scratch = model.CreateScratch();
         Reset();
     }
@@ -47,11 +45,11 @@ internal abstract class BenchSession : IDisposable
         _cursor = 0;
     }
 
-    /// <summary>Copies the state aside.</summary>
-    public void Snapshot() => State.AsSpan().CopyTo(_snapshot);
+    /// <summary>Copies the state into <paramref name="copy"/> (<see cref="IModel.StateLength"/> floats, caller-owned).</summary>
+    public void SaveState(float[] copy) => State.AsSpan().CopyTo(copy);
 
-    /// <summary>Restores the copy made by <see cref="Snapshot"/>.</summary>
-    public void Restore() => _snapshot.AsSpan().CopyTo(State);
+    /// <summary>Restores a state saved with <see cref="SaveState"/>.</summary>
+    public void LoadState(float[] copy) => copy.AsSpan().CopyTo(State);
 
     /// <summary>Tokens (steps) the state has consumed.</summary>
     public long Position => Model.Position(State);

@@ -12,58 +12,75 @@ namespace EdgeRuntime.Tools.Benchmarking;
 /// Four streams, because one stream per core leaves bandwidth unused (on the 2-core EPYC of docs/benchmarks.md: 19 GB/s
 /// per core with one stream, 23 with four; 31 vs 43 GB/s on two cores), and a roofline must use the most the machine
 /// gives. Bytes read once per pass; the best of several passes is reported (STREAM's convention), so a ratio against it
-/// is conservative. Not thread-safe: one measurement at a time.
+/// is conservative; <c>edgefw bench</c> interleaves the passes with its timed decode repetitions, so that both sample the
+/// same moments of a shared machine. Not thread-safe: one measurement at a time.
 /// </remarks>
-public sealed unsafe class MemoryBandwidth : IParallelJob
+public sealed unsafe class MemoryBandwidth : IParallelJob, IDisposable
 {
+    private readonly NativeBuffer _buffer;
+    private readonly WorkerPool _pool;
     private readonly float* _data;
     private readonly long _length;
     private readonly float[] _sums;
 
-    /// <summary>Bytes one pass reads: every worker's four streams (a few trailing blocks of each range are skipped).</summary>
-    private long BytesPerPass { get; set; }
-
-    private MemoryBandwidth(float* data, long length, int workers)
+    private MemoryBandwidth(WorkerPool pool, long bytes)
     {
-        _data = data;
-        _length = length;
+        _pool = pool;
+        _length = bytes / sizeof(float) / 64 * 64;
+        _buffer = new NativeBuffer(_length);
+        _data = _buffer.Pointer;
+        // Touch every page (and make the sum non-trivial) before timing.
+        for (long i = 0; i < _length; i += 1 << 20)
+            new Span<float>(_data + i, (int)Math.Min(1 << 20, _length - i)).Fill(1f);
+        int workers = pool.WorkerCount;
         _sums = new float[workers * 16];  // one cache line per worker
-        long blocks = length / 64;
+        long blocks = _length / 64;
         for (int w = 0; w < workers; w++)
         {
             long b = blocks / workers + (w < blocks % workers ? 1 : 0);
             BytesPerPass += b / 4 * 64 * 4 * sizeof(float);
         }
+        pool.Run(this);  // warm-up pass
     }
 
-    /// <summary>Measures read bandwidth in bytes per second.</summary>
+    /// <summary>Bytes one pass reads: every worker's four streams (a few trailing blocks of each range are skipped).</summary>
+    public long BytesPerPass { get; }
+
+    /// <summary>Allocates and touches the buffer (1 GiB by default, 30× a 32 MiB L3) and runs one untimed pass.</summary>
     /// <param name="pool">The workers (the same pool, hence thread count, as the model under test).</param>
-    /// <param name="bytes">Buffer size; 1 GiB by default, 30× a 32 MiB L3.</param>
-    /// <param name="passes">Timed passes after one warm-up pass.</param>
-    /// <returns>The best pass and the mean of all passes, in bytes per second.</returns>
-    public static (double Best, double Mean) Measure(WorkerPool pool, long bytes = 1L << 30, int passes = 5)
+    /// <param name="bytes">Buffer size.</param>
+    public static MemoryBandwidth Create(WorkerPool pool, long bytes = 1L << 30)
     {
         ArgumentNullException.ThrowIfNull(pool);
-        long floats = bytes / sizeof(float) / 64 * 64;
-        using var buffer = new NativeBuffer(floats);
-        // Touch every page (and make the sum non-trivial) before timing.
-        for (long i = 0; i < floats; i += 1 << 20)
-            new Span<float>(buffer.Pointer + i, (int)Math.Min(1 << 20, floats - i)).Fill(1f);
-        var job = new MemoryBandwidth(buffer.Pointer, floats, pool.WorkerCount);
-        pool.Run(job);
+        return new MemoryBandwidth(pool, bytes);
+    }
+
+    /// <summary>One timed pass over the whole buffer; bytes per second.</summary>
+    public double Pass()
+    {
+        long start = Stopwatch.GetTimestamp();
+        _pool.Run(this);
+        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        if (float.IsNaN(_sums[0])) throw new InvalidOperationException("membw: NaN sum");  // keeps the sums observable
+        return BytesPerPass / seconds;
+    }
+
+    /// <summary>Measures read bandwidth in bytes per second: the best and the mean of <paramref name="passes"/> passes.</summary>
+    public static (double Best, double Mean) Measure(WorkerPool pool, long bytes = 1L << 30, int passes = 5)
+    {
+        using var probe = Create(pool, bytes);
         double best = 0, total = 0;
         for (int p = 0; p < passes; p++)
         {
-            long start = Stopwatch.GetTimestamp();
-            pool.Run(job);
-            double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-            double rate = job.BytesPerPass / seconds;
+            double rate = probe.Pass();
             best = Math.Max(best, rate);
             total += rate;
         }
-        if (job._sums[0] != job._sums[0]) throw new InvalidOperationException("membw: NaN sum");  // keeps the sums observable
         return (best, total / passes);
     }
+
+    /// <inheritdoc />
+    public void Dispose() => _buffer.Dispose();
 
     /// <inheritdoc />
     public void Execute(int workerIndex, int workerCount)

@@ -43,7 +43,9 @@ internal sealed record BenchResult(
     double PrefillMultiplyAddsPerToken,
     double AllocatedBytesPerStep,
     long AllocatedBytes,
-    long TimedSteps);
+    long TimedSteps,
+    long PeakRssBytes,
+    IReadOnlyList<double> BandwidthPasses);
 
 /// <summary>Receives phase names and progress of the untimed depth advance (called only between timed sections).</summary>
 internal interface IBenchProgress
@@ -60,11 +62,13 @@ internal interface IBenchProgress
 /// Inputs are prepared before timing (no tokenization, no sampling: step <c>i</c> feeds a fixed pseudo-random token).
 /// Allocation is the whole process's managed allocation (<see cref="GC.GetTotalAllocatedBytes(bool)"/>, precise), read
 /// around the timed decode steps only, so worker threads are included. Weight bytes per token are the matrix bytes one
-/// decode step streams through <see cref="Linear"/>. Not thread-safe.
+/// decode step streams through <see cref="Linear"/>. Peak RSS is read after the warm-up (every weight and buffer touched,
+/// nothing allocated later) and before the bandwidth probe's buffer exists. The probe's passes (bytes/s) run before the
+/// timed decode repetitions and between them. Not thread-safe.
 /// </remarks>
 internal static class ModelBench
 {
-    public static BenchResult Run(BenchSession session, BenchPlan plan, IBenchProgress progress)
+    public static BenchResult Run(BenchSession session, BenchPlan plan, IBenchProgress progress, Func<MemoryBandwidth>? createProbe = null)
     {
         int reps = plan.Repetitions;
 
@@ -82,6 +86,20 @@ internal static class ModelBench
         {
             if (i % BenchPlan.DecodeTokens == 0) session.Reset();
             session.Step();
+        }
+        if (!plan.Prompt)
+        {
+            // Size every prefill buffer now, so that the peak RSS read below is final.
+            session.Reset();
+            session.Prefill(BenchPlan.PromptTokens, output: true);
+        }
+        long peakRss = ProcessMemory.PeakRss();
+        using var probe = createProbe?.Invoke();
+        var bandwidth = new List<double>();
+        if (probe is not null)
+        {
+            progress.Phase("read bandwidth");
+            for (int i = 0; i < 3; i++) bandwidth.Add(probe.Pass());
         }
 
         // Weight bytes of one decode step; multiply-adds of one prompt (per token).
@@ -114,6 +132,7 @@ internal static class ModelBench
         for (int r = 0; plan.Decode && r < reps; r++)
         {
             progress.Phase($"tg{BenchPlan.DecodeTokens} {r + 1}/{reps}");
+            if (probe is not null) bandwidth.Add(probe.Pass());
             session.Reset();
             long a0 = GC.GetTotalAllocatedBytes(precise: true);
             long t0 = Stopwatch.GetTimestamp();
@@ -123,12 +142,17 @@ internal static class ModelBench
             steps += BenchPlan.DecodeTokens;
             tg.Add(BenchPlan.DecodeTokens / seconds);
         }
+        if (probe is not null && plan.Decode) bandwidth.Add(probe.Pass());
 
-        // Decode at depth: advance by prefill (untimed), snapshot, then time DepthSteps steps per repetition from the snapshot.
-        var depths = new List<(int, Rate)>();
+        // Decode at depth: advance by prefill (untimed) through the depths in order, keeping a copy of the state at each; then
+        // time DepthSteps steps from each copy, the depths interleaved within every repetition so that a drift of the
+        // machine (a shared host's memory bandwidth moves by tens of percent over seconds) hits all depths alike.
+        var ordered = plan.Depths.Order().ToArray();
+        var states = new float[ordered.Length][];
         session.Reset();
-        foreach (int depth in plan.Depths.Order())
+        for (int i = 0; i < ordered.Length; i++)
         {
+            int depth = ordered[i];
             progress.Phase($"advance to depth {depth}");
             if (plan.DepthTail > 0 && depth - session.Position > plan.DepthTail)
             {
@@ -141,20 +165,24 @@ internal static class ModelBench
                 session.Prefill((int)Math.Min(BenchSession.Chunk, depth - session.Position), output: false);
                 progress.Advance(session.Position, depth);
             }
-            session.Snapshot();
-            var samples = new List<double>(reps);
-            for (int r = 0; r < reps; r++)
-            {
-                progress.Phase($"decode at depth {depth} {r + 1}/{reps}");
-                session.Restore();
-                long t0 = Stopwatch.GetTimestamp();
-                for (int i = 0; i < plan.DepthSteps; i++) session.Step();
-                samples.Add(plan.DepthSteps / Stopwatch.GetElapsedTime(t0).TotalSeconds);
-            }
-            depths.Add((depth, Rate.Of(samples)));
-            session.Restore();
+            states[i] = new float[session.Model.StateLength];
+            session.SaveState(states[i]);
         }
+        var samples = ordered.Select(_ => new List<double>(reps)).ToArray();
+        for (int r = 0; r < reps && ordered.Length > 0; r++)
+        {
+            progress.Phase($"decode at depths {string.Join(",", ordered)} {r + 1}/{reps}");
+            for (int i = 0; i < ordered.Length; i++)
+            {
+                session.LoadState(states[i]);
+                long t0 = Stopwatch.GetTimestamp();
+                for (int k = 0; k < plan.DepthSteps; k++) session.Step();
+                samples[i].Add(plan.DepthSteps / Stopwatch.GetElapsedTime(t0).TotalSeconds);
+            }
+        }
+        var depths = ordered.Select((d, i) => (d, Rate.Of(samples[i]))).ToList();
 
-        return new BenchResult(Rate.Of(pp), Rate.Of(tg), depths, weightBytes, prefillMacs, steps == 0 ? 0 : (double)allocated / steps, allocated, steps);
+        return new BenchResult(Rate.Of(pp), Rate.Of(tg), depths, weightBytes, prefillMacs, steps == 0 ? 0 : (double)allocated / steps, allocated, steps,
+            peakRss, bandwidth);
     }
 }

@@ -98,7 +98,6 @@ public static class BenchCommand
         }
 
         BenchResult result;
-        long peakRss;
         using (loaded)
         {
             var plan = new BenchPlan(reps, depths, depthSteps, Prompt: selected.Contains("pp"), Decode: selected.Contains("tg"), DepthTail: depthTail ? 1024 : 0);
@@ -108,18 +107,14 @@ public static class BenchCommand
                 .Start(ctx =>
                 {
                     using var session = BenchSession.Create(loaded, seed: 1234);
-                    result = ModelBench.Run(session, plan, new ProgressDisplay(ctx, $"{loaded.Info.Family} ×{threads}"));
+                    result = ModelBench.Run(session, plan, new ProgressDisplay(ctx, $"{loaded.Info.Family} ×{threads}"),
+                        membw ? () => MemoryBandwidth.Create(pool) : null);
                 });
-            peakRss = PeakRss();
         }
 
-        // Machine ceilings, after the model's peak RSS is read (the 1 GiB buffer would otherwise count).
-        double? bandwidth = null, gemm = null;
-        if (membw)
-        {
-            err.MarkupLine("[grey]measuring read bandwidth (1 GiB)...[/]");
-            bandwidth = MemoryBandwidth.Measure(pool).Best;
-        }
+        // Read bandwidth: the best pass, the passes interleaved with the decode repetitions (STREAM's best-of convention).
+        double? bandwidth = result.BandwidthPasses.Count > 0 ? result.BandwidthPasses.Max() : null;
+        double? gemm = null;
         if (peak)
         {
             err.MarkupLine("[grey]measuring fp32 GEMM micro-kernel peak...[/]");
@@ -133,7 +128,7 @@ public static class BenchCommand
             new BenchRateJson(result.Prefill.Mean, result.Prefill.Sd),
             new BenchDecodeJson(result.Decode.Mean, result.Decode.Sd, effective / 1e9),
             [.. result.Depths.Select(d => new BenchDepthJson(d.Depth, d.Rate.Mean))],
-            peakRss, result.AllocatedBytesPerStep,
+            result.PeakRssBytes, result.AllocatedBytesPerStep,
             peak ? prefillFlops / 1e9 : null, gemm / 1e9);
         if (json) output.WriteLine(JsonSerializer.Serialize(report, BenchJsonContext.Default.BenchJson));
         else WriteTable(output, report, result, loaded.Info, depthTail ? "depths reached by --depth-fill tail (position set, last 1024 tokens prefilled)" : "depths reached by prefilling every token");
@@ -158,6 +153,8 @@ public static class BenchCommand
         console.Write(table);
         console.WriteLine($"weight bytes per token: {r.WeightBytesPerToken:N0}; peak RSS: {r.PeakRssBytes / 1048576.0:F1} MiB; " +
             $"managed bytes allocated per step: {r.AllocatedBytesPerStep:F1} ({result.AllocatedBytes:N0} over {result.TimedSteps} timed steps)");
+        if (result.BandwidthPasses.Count > 0)
+            console.WriteLine($"read bandwidth passes (GB/s, interleaved with tg): {string.Join(" ", result.BandwidthPasses.Select(b => (b / 1e9).ToString("F1", ci)))}");
     }
 
     /// <summary>Parses "0,4096,32768" (empty: no depth tests).</summary>
@@ -169,24 +166,6 @@ public static class BenchCommand
             if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out depths[i])) return false;
         depths = [.. depths.Distinct().Order()];
         return true;
-    }
-
-    /// <summary>Peak resident set (VmHWM) of this process in bytes.</summary>
-    internal static long PeakRss()
-    {
-        try
-        {
-            foreach (string line in File.ReadLines("/proc/self/status"))
-                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                    return long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture) * 1024;
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-        return System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64;
     }
 
     /// <summary>Spectre progress without auto-refresh: redrawn only when a phase starts or the depth advance moves.</summary>

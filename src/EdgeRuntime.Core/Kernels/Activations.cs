@@ -7,12 +7,24 @@ namespace EdgeRuntime.Core.Kernels;
 /// <remarks>Stateless; safe from any thread. Destinations may alias inputs.</remarks>
 public static unsafe class Activations
 {
-    /// <summary>SiLU / swish: <c>y = x·σ(x)</c>.</summary>
+    /// <summary>SiLU / swish: <c>y = x·σ(x)</c>, vectorised like <see cref="SwiGlu"/>; the destination may be x itself.</summary>
     public static void Silu(ReadOnlySpan<float> x, Span<float> destination)
     {
         if (destination.Length < x.Length) ThrowHelper.TooShort(nameof(destination), destination.Length, x.Length);
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            fixed (float* px = x, pd = destination)
+            {
+                for (; i + 8 <= x.Length; i += 8)
+                {
+                    var v = Vector256.Load(px + i);
+                    (v / (Vector256<float>.One + Vector256.Exp(-v))).Store(pd + i);
+                }
+            }
+        }
         // σ(x)·x with the input read before it is overwritten when aliased.
-        for (int i = 0; i < x.Length; i++)
+        for (; i < x.Length; i++)
         {
             float v = x[i];
             destination[i] = v / (1f + MathF.Exp(-v));
@@ -34,10 +46,26 @@ public static unsafe class Activations
     }
 
     /// <summary>Gated product <c>y = a · silu(gate)</c>, the SwiGLU of flash-attn's GatedMlp.</summary>
+    /// <remarks>Vectorised with <see cref="Vector256.Exp(Vector256{float})"/> (the exp of <see cref="TensorPrimitives"/>);
+    /// each element is read before its destination is written, so the destination may be the very span of either input
+    /// (not a shifted overlap).</remarks>
     public static void SwiGlu(ReadOnlySpan<float> a, ReadOnlySpan<float> gate, Span<float> destination)
     {
         if (gate.Length != a.Length) ThrowHelper.LengthMismatch(nameof(gate), gate.Length, a.Length);
-        for (int i = 0; i < a.Length; i++)
+        if (destination.Length < a.Length) ThrowHelper.TooShort(nameof(destination), destination.Length, a.Length);
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            fixed (float* pa = a, pg = gate, pd = destination)
+            {
+                for (; i + 8 <= a.Length; i += 8)
+                {
+                    var g = Vector256.Load(pg + i);
+                    (Vector256.Load(pa + i) * (g / (Vector256<float>.One + Vector256.Exp(-g)))).Store(pd + i);
+                }
+            }
+        }
+        for (; i < a.Length; i++)
         {
             float g = gate[i];
             destination[i] = a[i] * (g / (1f + MathF.Exp(-g)));

@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using EdgeRuntime.Core.Quant;
 using EdgeRuntime.Core.Tensors;
 
 namespace EdgeRuntime.Core.Kernels;
@@ -109,6 +110,22 @@ public static unsafe class MatVecRegistry
     /// <summary>Registers a prefill kernel for <paramref name="type"/>: <c>(w, x, tokens, y, rowStart, rowEnd)</c> with the
     /// layout of <see cref="MatMul.Rows"/>. Optional: without one, prefill runs the row kernel once per token.</summary>
     public static void RegisterMatMul(DType type, delegate*<WeightMatrix, float*, int, float*, int, int, void> kernel) => s_matMulKernels[(int)type] = kernel;
+
+    private static readonly delegate*<WeightMatrix, BlockQ8_0*, float*, float*, int, int, void>[] s_quantizedKernels =
+        new delegate*<WeightMatrix, BlockQ8_0*, float*, float*, int, int, void>[64];
+
+    /// <summary>Registers a row kernel for <paramref name="type"/> that takes the activation already quantized to Q8_0
+    /// <c>(w, xq, xd, y, rowStart, rowEnd)</c> (<c>xd</c>: the blocks' scales as f32), so that <see cref="Linear"/> quantizes
+    /// once per product instead of once per worker. Optional.</summary>
+    public static void RegisterQuantized(DType type, delegate*<WeightMatrix, BlockQ8_0*, float*, float*, int, int, void> kernel) =>
+        s_quantizedKernels[(int)type] = kernel;
+
+    /// <summary>Whether <paramref name="type"/> has a kernel registered with <see cref="RegisterQuantized"/>.</summary>
+    public static bool HasQuantizedKernel(DType type) => s_quantizedKernels[(int)type] != null;
+
+    /// <summary>Runs the kernel registered with <see cref="RegisterQuantized"/> (the caller checked <see cref="HasQuantizedKernel"/>).</summary>
+    public static void QuantizedRows(WeightMatrix w, BlockQ8_0* xq, float* xd, float* y, int rowStart, int rowEnd) =>
+        s_quantizedKernels[(int)w.Type](w, xq, xd, y, rowStart, rowEnd);
 
     /// <summary>Runs the registered prefill kernel, if any.</summary>
     public static bool TryMatMulRows(WeightMatrix w, float* x, int tokens, float* y, int rowStart, int rowEnd)

@@ -29,6 +29,11 @@ public static unsafe partial class MatVecQ4_0
         RowsQuantized((BlockQ4_0*)w.Data, w.Cols / BlockQ4_0.BlockSize, xq, xd, y, rowStart, rowEnd);
     }
 
+    /// <summary>Rows <c>[rowStart, rowEnd)</c> of <c>y = W·x</c> with <c>x</c> already quantized (the
+    /// <see cref="MatVecRegistry.RegisterQuantized"/> kernel: <see cref="Linear"/> quantizes once for all workers).</summary>
+    public static void QuantizedRows(WeightMatrix w, BlockQ8_0* xq, float* xd, float* y, int rowStart, int rowEnd) =>
+        RowsQuantized((BlockQ4_0*)w.Data, w.Cols / BlockQ4_0.BlockSize, xq, xd, y, rowStart, rowEnd);
+
     /// <summary>Prefill: rows <c>[rowStart, rowEnd)</c> of <c>Y = X·Wᵀ</c> for <paramref name="tokens"/> tokens (layout of
     /// <see cref="MatMul.Rows"/>). Activations are quantized once; a tile of weight rows stays in cache across all tokens,
     /// and on AVX2/AVX-VNNI/dot-product CPUs four tokens share each weight load.</summary>

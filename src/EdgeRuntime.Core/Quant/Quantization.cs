@@ -28,6 +28,8 @@ public static unsafe class Quantization
         QuantRegistry.Register(DType.Q4_0, &BlockQ4_0.DequantizeRow);
         MatVecRegistry.Register(DType.Q8_0, &MatVecQ8_0.Rows);
         MatVecRegistry.Register(DType.Q4_0, &MatVecQ4_0.Rows);
+        MatVecRegistry.RegisterQuantized(DType.Q8_0, &MatVecQ8_0.QuantizedRows);
+        MatVecRegistry.RegisterQuantized(DType.Q4_0, &MatVecQ4_0.QuantizedRows);
         MatVecRegistry.RegisterMatMul(DType.Q8_0, &MatVecQ8_0.MatMulRows);
         MatVecRegistry.RegisterMatMul(DType.Q4_0, &MatVecQ4_0.MatMulRows);
     }

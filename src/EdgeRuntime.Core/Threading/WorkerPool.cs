@@ -23,11 +23,11 @@ public interface IParallelJob
 public sealed class WorkerPool : IDisposable
 {
     /// <summary>How long an idle worker polls for the next job before it blocks.</summary>
-    public const int SpinMicroseconds = 200;
+    public const int SpinMicroseconds = 1000;
 
     /// <summary>For how much of that it polls with <c>pause</c> alone; after that it yields between polls, so that on an
     /// oversubscribed machine a runnable thread (maybe the caller itself) gets the core.</summary>
-    public const int PauseMicroseconds = 20;
+    public const int PauseMicroseconds = 200;
 
     private readonly Thread[] _threads;
     private readonly Lock _gate = new();

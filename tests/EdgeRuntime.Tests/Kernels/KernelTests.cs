@@ -162,6 +162,18 @@ public sealed unsafe class KernelTests(ITestOutputHelper output)
             var inPlace = (float[])x.Clone();
             Activations.SiluInPlace(inPlace);
             AssertClose(expected, inPlace, 2e-6, $"silu in place n={n}");
+            inPlace = (float[])x.Clone();
+            Activations.Silu(inPlace, inPlace);
+            AssertClose(expected, inPlace, 2e-6, $"silu aliased n={n}");
+            // SwiGLU a·silu(g) against a double reference, then with the destination aliasing the gate.
+            var a = RandomArray(rng, n, 2f);
+            var swiglu = new float[n];
+            for (int i = 0; i < n; i++) expected[i] = (float)(a[i] * (x[i] / (1.0 + Math.Exp(-x[i]))));
+            Activations.SwiGlu(a, x, swiglu);
+            AssertClose(expected, swiglu, 2e-6, $"swiglu n={n}");
+            var gate = (float[])x.Clone();
+            Activations.SwiGlu(a, gate, gate);
+            AssertClose(expected, gate, 2e-6, $"swiglu aliased n={n}");
             Softmax.Reference(x, expected);
             Softmax.Forward(x, actual);
             AssertClose(expected, actual, 1e-5, $"softmax n={n}");
