@@ -20,10 +20,14 @@ public sealed record RequestLimits
     public int MaxStopLength { get; init; } = 256;
 }
 
-/// <summary>What the served model can do, for request validation.</summary>
-/// <param name="IsLanguageModel">True: generate (tokens in, text out); false: infer (vectors in, vectors out).</param>
-/// <param name="VocabSize">Language models: token ids must be in [0, VocabSize).</param>
-/// <param name="HasTokenizer">Language models: whether <c>prompt</c> text and <c>stop</c> strings can be used.</param>
-/// <param name="InputLength">Sequence models: numbers per input step.</param>
+/// <summary>What the served models can do, for request validation: a language model on generate, a sequence model on infer, or both.</summary>
+/// <param name="IsLanguageModel">True: a language model answers generate (tokens in, text out); false: generate is unsupported.</param>
+/// <param name="VocabSize">The language model's token ids must be in [0, VocabSize).</param>
+/// <param name="HasTokenizer">The language model's tokenizer: whether <c>prompt</c> text and <c>stop</c> strings can be used.</param>
+/// <param name="InputLength">A sequence model answers infer (vectors in, vectors out) with this many numbers per input step; 0: infer is unsupported.</param>
 /// <remarks>Immutable.</remarks>
-public sealed record ModelCapabilities(bool IsLanguageModel, int VocabSize, bool HasTokenizer, int InputLength);
+public sealed record ModelCapabilities(bool IsLanguageModel, int VocabSize, bool HasTokenizer, int InputLength)
+{
+    /// <summary>Whether infer requests have a model.</summary>
+    public bool HasSequenceModel => InputLength > 0;
+}

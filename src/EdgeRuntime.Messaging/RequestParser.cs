@@ -163,7 +163,7 @@ public sealed class RequestParser
 
         var (route, routeError) = Route(RequestKind.Infer, responseTopic, correlation, request.ReplyTo, request.Id, correlationId);
         if (routeError is not null) return Reject(RequestKind.Infer, route, ErrorCodes.BadRequest, routeError);
-        if (_model.IsLanguageModel)
+        if (!_model.HasSequenceModel)
         {
             return Reject(RequestKind.Infer, route, ErrorCodes.Unsupported,
                 $"this node serves a language model; send prompts to '{_topics.Generate}' instead of '{_topics.Infer}'");

@@ -13,6 +13,19 @@ internal static class TestPaths
         throw new DirectoryNotFoundException($"shared/golden not found above {AppContext.BaseDirectory}; clone the repository beside shared/");
     });
 
+    private static readonly Lazy<string> s_repository = new(() =>
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "EdgeRuntime.sln"))) return dir.FullName;
+        throw new DirectoryNotFoundException($"the repository root (EdgeRuntime.sln) not found above {AppContext.BaseDirectory}");
+    });
+
+    /// <summary>The repository root (where README.md's commands run).</summary>
+    public static string Repository => s_repository.Value;
+
+    /// <summary>A file shipped in <c>samples/models</c>, e.g. <c>aaren-motes.gguf</c>.</summary>
+    public static string SampleModel(string name) => Path.Combine(Repository, "samples", "models", name);
+
     /// <summary>The shared folder beside the repository (goldens, tokenizers).</summary>
     public static string Shared => s_shared.Value;
 

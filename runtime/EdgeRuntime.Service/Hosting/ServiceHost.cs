@@ -37,19 +37,20 @@ public static class ServiceHost
         builder.Services.AddSystemd();
         builder.Services.AddOptions<NodeOptions>().BindConfiguration(NodeOptions.Section).ValidateOnStart();
         builder.Services.AddOptions<ModelSourceOptions>().BindConfiguration(ModelSourceOptions.Section).ValidateOnStart();
+        builder.Services.AddOptions<InferModelOptions>().BindConfiguration(InferModelOptions.Section).ValidateOnStart();
         builder.Services.AddOptions<RuntimeOptions>().BindConfiguration(RuntimeOptions.Section).ValidateOnStart();
         builder.Services.AddOptions<MqttOptions>().BindConfiguration(MqttOptions.Section).ValidateOnStart();
         builder.Services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateOnStart();
         builder.Services.AddOptions<SessionsOptions>().BindConfiguration(SessionsOptions.Section).ValidateOnStart();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<NodeOptions>, NodeOptionsValidator>());
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelSourceOptions>, ModelSourceOptionsValidator>());
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InferModelOptions>, InferModelOptionsValidator>());
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MqttOptions>, MqttOptionsValidator>());
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LimitsOptions>, LimitsOptionsValidator>());
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SessionsOptions>, SessionsOptionsValidator>());
 
         builder.Services.AddSingleton<ModelHost>();
         builder.Services.AddSingleton<WorkQueue>();
-        builder.Services.AddSingleton<SessionStore>();
         builder.Services.AddSingleton<WorkerHealth>();
         builder.Services.AddSingleton<MqttOutbox>();
         builder.Services.AddSingleton<SdNotify>();

@@ -7,32 +7,35 @@ using Microsoft.Extensions.Options;
 
 namespace EdgeRuntime.Service.Inference;
 
-/// <summary>Loads the model (inside <see cref="ExecuteAsync"/>) and runs a fixed number of inference workers on the work queue.</summary>
+/// <summary>Loads the models (inside <see cref="ExecuteAsync"/>) and runs a fixed number of inference workers on the work queue.</summary>
 /// <remarks>
-/// A model that cannot be loaded stops the host with exit code 1 and a message saying what to set. At shutdown the queue
-/// is closed and every queued or running request is cancelled; each still gets its final message (finish reason
-/// "cancelled", error <c>unavailable</c>) before the MQTT connection closes. Thread-safe.
+/// Every worker serves every model: a request goes to the model of its topic (generate or infer), each model with its
+/// own named sessions. A model that cannot be loaded stops the host with exit code 1 and a message saying what to set.
+/// At shutdown the queue is closed and every queued or running request is cancelled; each still gets its final message
+/// (finish reason "cancelled", error <c>unavailable</c>) before the MQTT connection closes. Thread-safe.
 /// </remarks>
 public sealed partial class InferenceService : BackgroundService
 {
     private readonly ModelHost _modelHost;
     private readonly WorkQueue _queue;
-    private readonly SessionStore _sessions;
+    private readonly SessionsOptions _sessions;
     private readonly ReplyPublisher _replies;
     private readonly WorkerHealth _health;
     private readonly LimitsOptions _limits;
     private readonly MqttOptions _mqtt;
     private readonly IHostApplicationLifetime _lifetime;
+    private readonly ILoggerFactory _loggers;
     private readonly ILogger<InferenceService> _logger;
     private readonly CancellationTokenSource _abort = new();
 
     /// <summary>Created by the host.</summary>
-    public InferenceService(ModelHost modelHost, WorkQueue queue, SessionStore sessions, ReplyPublisher replies, WorkerHealth health,
-        IOptions<LimitsOptions> limits, IOptions<MqttOptions> mqtt, IHostApplicationLifetime lifetime, ILogger<InferenceService> logger)
+    public InferenceService(ModelHost modelHost, WorkQueue queue, IOptions<SessionsOptions> sessions, ReplyPublisher replies, WorkerHealth health,
+        IOptions<LimitsOptions> limits, IOptions<MqttOptions> mqtt, IHostApplicationLifetime lifetime, ILoggerFactory loggers, ILogger<InferenceService> logger)
     {
         _modelHost = modelHost;
         _queue = queue;
-        _sessions = sessions;
+        _sessions = sessions.Value;
+        _loggers = loggers;
         _replies = replies;
         _health = health;
         _limits = limits.Value;
@@ -44,10 +47,10 @@ public sealed partial class InferenceService : BackgroundService
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        LoadedModel model;
+        ServedModels models;
         try
         {
-            model = await Task.Run(_modelHost.Load, CancellationToken.None).ConfigureAwait(false);
+            models = await Task.Run(_modelHost.Load, CancellationToken.None).ConfigureAwait(false);
         }
         catch (ModelUnavailableException ex)
         {
@@ -57,7 +60,9 @@ public sealed partial class InferenceService : BackgroundService
             return;
         }
 
-        var context = new WorkerContext(model, _queue, _sessions, _replies, _health, TimeSpan.FromMilliseconds(_mqtt.ChunkFlushMilliseconds), _limits.MaxPromptTokens, _logger);
+        using var generate = Serve(models.Generate);
+        using var infer = Serve(models.Infer);
+        var context = new WorkerContext(generate, infer, _queue, _replies, _health, TimeSpan.FromMilliseconds(_mqtt.ChunkFlushMilliseconds), _limits.MaxPromptTokens, _logger);
         int count = _limits.Workers;
         _health.Expect(count);
         var done = new Task[count];
@@ -72,8 +77,14 @@ public sealed partial class InferenceService : BackgroundService
             thread.Start();
         }
         LogWorkersStarted(_logger, count, _limits.QueueLength);
+        // The session stores are disposed (above) only after every worker has ended.
         await Task.WhenAll(done).ConfigureAwait(false);
     }
+
+    /// <summary>A served model with its own session store (snapshots in <see cref="SessionStore.DirectoryFor"/>), or null.</summary>
+    private ModelSessions? Serve(LoadedModel? model) => model is null ? null
+        : new ModelSessions(model, new SessionStore(model, SessionStore.DirectoryFor(model, _sessions.EffectiveDirectory), _sessions.Persist,
+            _limits.ConcurrentSessions, _loggers.CreateLogger<SessionStore>()));
 
     /// <inheritdoc />
     public override Task StopAsync(CancellationToken cancellationToken)

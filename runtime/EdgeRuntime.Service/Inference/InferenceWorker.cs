@@ -5,27 +5,45 @@ using EdgeRuntime.Messaging.Protocol;
 using EdgeRuntime.Models.Generation;
 using EdgeRuntime.Models.Sampling;
 using EdgeRuntime.Models.Sessions;
+using EdgeRuntime.Models.Tokenizers;
 using EdgeRuntime.Service.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace EdgeRuntime.Service.Inference;
 
-/// <summary>What every worker shares: the model, the queue, the sessions, the reply publisher, limits and health.</summary>
+/// <summary>What every worker shares: the models (each with its sessions), the queue, the reply publisher, limits and health.</summary>
+/// <param name="Generate">The language model answering generate, or null (the parser then rejects generate requests).</param>
+/// <param name="Infer">The sequence model answering infer, or null (the parser then rejects infer requests).</param>
 /// <remarks>Immutable; the members are thread-safe.</remarks>
 internal sealed record WorkerContext(
-    LoadedModel Model,
+    ModelSessions? Generate,
+    ModelSessions? Infer,
     WorkQueue Queue,
-    SessionStore Sessions,
     ReplyPublisher Replies,
     WorkerHealth Health,
     TimeSpan ChunkFlush,
     int MaxPromptTokens,
     ILogger Logger);
 
+/// <summary>One served model and its named sessions.</summary>
+/// <remarks>Immutable; disposing it disposes the session store (the model belongs to <see cref="ServedModels"/>).</remarks>
+internal sealed class ModelSessions(LoadedModel model, SessionStore sessions) : IDisposable
+{
+    /// <summary>The model.</summary>
+    public LoadedModel Model { get; } = model;
+
+    /// <summary>Its named sessions.</summary>
+    public SessionStore Sessions { get; } = sessions;
+
+    /// <inheritdoc />
+    public void Dispose() => Sessions.Dispose();
+}
+
 /// <summary>One inference worker: takes requests off the queue and runs them to their final message, one at a time.</summary>
 /// <remarks>
 /// Runs on its own thread (model steps are long, synchronous CPU work that must not starve the thread pool the MQTT
-/// client runs on). Owns a scratch session for requests that name none. Not thread-safe: one thread per worker.
+/// client runs on). Owns a scratch session per model for requests that name none, created on its first such request.
+/// Not thread-safe: one thread per worker.
 /// </remarks>
 internal sealed partial class InferenceWorker : IDisposable
 {
@@ -81,8 +99,14 @@ internal sealed partial class InferenceWorker : IDisposable
                 SendFinal(route, Cancelled(item, 0));
                 return;
             }
-            if (item.Request.Kind == RequestKind.Generate) Generate(item);
-            else Infer(item);
+            if ((item.Request.Kind == RequestKind.Generate ? _context.Generate : _context.Infer) is not { } served)
+            {
+                // The parser rejects requests to a topic without a model; this is only a guard.
+                Reject(item, new ErrorInfo(ErrorCodes.Unsupported, $"no model serves {item.Request.Kind} requests on this node"));
+                return;
+            }
+            if (item.Request.Kind == RequestKind.Generate) Generate(item, served);
+            else Infer(item, served);
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
@@ -95,7 +119,7 @@ internal sealed partial class InferenceWorker : IDisposable
         }
     }
 
-    private void Generate(WorkItem item)
+    private void Generate(WorkItem item, ModelSessions served)
     {
         var spec = item.Request.Generate!;
         var route = item.Request.Reply;
@@ -104,7 +128,7 @@ internal sealed partial class InferenceWorker : IDisposable
         InferenceSession session;
         if (spec.Session is { } name)
         {
-            slot = _context.Sessions.Acquire(name, create: !spec.IsContinuation, reset: spec.Reset, out var sessionError);
+            slot = served.Sessions.Acquire(name, create: !spec.IsContinuation, reset: spec.Reset, out var sessionError);
             if (slot is null)
             {
                 Reject(item, sessionError!);
@@ -114,7 +138,7 @@ internal sealed partial class InferenceWorker : IDisposable
         }
         else
         {
-            session = _scratchSession ??= new InferenceSession(_context.Model.Language!);
+            session = _scratchSession ??= new InferenceSession(served.Model.Language!);
             session.Reset();
         }
 
@@ -124,7 +148,7 @@ internal sealed partial class InferenceWorker : IDisposable
         FinalMessage final;
         try
         {
-            final = RunGenerate(item, spec, session, slot, coalescer);
+            final = RunGenerate(item, spec, served.Model, session, slot, coalescer);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -137,18 +161,18 @@ internal sealed partial class InferenceWorker : IDisposable
         finally
         {
             // Saved (and free for the next request) before the client hears the request is over.
-            if (slot is not null) _context.Sessions.Release(slot, save: keepState, changed: _touched);
+            if (slot is not null) served.Sessions.Release(slot, save: keepState, changed: _touched);
         }
         SendFinal(route, final);
     }
 
     /// <summary>Runs one generate request on <paramref name="session"/>, streaming chunks; returns the final message (an error final for a rejected request).</summary>
-    private FinalMessage RunGenerate(WorkItem item, GenerateSpec spec, InferenceSession session, SessionSlot? slot, ChunkCoalescer coalescer)
+    private FinalMessage RunGenerate(WorkItem item, GenerateSpec spec, LoadedModel model, InferenceSession session, SessionSlot? slot, ChunkCoalescer coalescer)
     {
         var route = item.Request.Reply;
         var token = item.Cancellation.Token;
         int pending = slot?.PendingToken ?? -1;
-        int[] prompt = spec.Tokens ?? (spec.Prompt is null ? [] : Encode(spec.Prompt, atStart: session.Position == 0 && pending < 0));
+        int[] prompt = spec.Tokens ?? (spec.Prompt is null ? [] : Encode(model.Tokenizer!, spec.Prompt, atStart: session.Position == 0 && pending < 0));
         if (prompt.Length > _context.MaxPromptTokens)
             return Rejected(item, new ErrorInfo(ErrorCodes.TooLarge, $"prompt is {prompt.Length} tokens, expected at most {_context.MaxPromptTokens} (Limits:MaxPromptTokens)"));
         if (prompt.Length == 0 && pending < 0 && !session.HasLogits)
@@ -170,7 +194,7 @@ internal sealed partial class InferenceWorker : IDisposable
         };
         if (!options.TryValidate(out string? problem)) return Rejected(item, new ErrorInfo(ErrorCodes.BadRequest, problem));
 
-        var generator = new Generator(session, _context.Model.Tokenizer, options, token);
+        var generator = new Generator(session, model.Tokenizer, options, token);
         _touched = true;
         if (pending >= 0)
         {
@@ -213,18 +237,18 @@ internal sealed partial class InferenceWorker : IDisposable
         };
     }
 
-    private void Infer(WorkItem item)
+    private void Infer(WorkItem item, ModelSessions served)
     {
         var spec = item.Request.Infer!;
         var route = item.Request.Reply;
-        var model = _context.Model.Sequence!;
+        var model = served.Model.Sequence!;
 
         SessionSlot? slot = null;
         NativeBuffer state;
         ModelScratch scratch;
         if (spec.Session is { } name)
         {
-            slot = _context.Sessions.Acquire(name, create: true, reset: spec.Reset, out var sessionError);
+            slot = served.Sessions.Acquire(name, create: true, reset: spec.Reset, out var sessionError);
             if (slot is null)
             {
                 Reject(item, sessionError!);
@@ -255,7 +279,7 @@ internal sealed partial class InferenceWorker : IDisposable
         }
         finally
         {
-            if (slot is not null) _context.Sessions.Release(slot, save: keepState, changed: _touched);
+            if (slot is not null) served.Sessions.Release(slot, save: keepState, changed: _touched);
         }
         SendFinal(route, final);
     }
@@ -294,9 +318,8 @@ internal sealed partial class InferenceWorker : IDisposable
         };
     }
 
-    private int[] Encode(string prompt, bool atStart)
+    private static int[] Encode(ITextTokenizer tokenizer, string prompt, bool atStart)
     {
-        var tokenizer = _context.Model.Tokenizer!;
         int[] ids = tokenizer.Encode(prompt);
         if (atStart && tokenizer.AddBos && tokenizer.BosId >= 0 && (ids.Length == 0 || ids[0] != tokenizer.BosId)) ids = [tokenizer.BosId, .. ids];
         return ids;

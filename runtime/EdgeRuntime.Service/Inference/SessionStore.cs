@@ -4,7 +4,6 @@ using EdgeRuntime.Models.Sessions;
 using EdgeRuntime.Service.Hosting;
 using EdgeRuntime.Service.Options;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace EdgeRuntime.Service.Inference;
 
@@ -64,31 +63,50 @@ public sealed class SessionSlot : IDisposable
     }
 }
 
-/// <summary>Named sessions: in memory up to <c>Limits:ConcurrentSessions</c>, persisted as snapshots in <c>Sessions:Directory</c>.</summary>
+/// <summary>One model's named sessions: in memory up to <c>Limits:ConcurrentSessions</c>, persisted as snapshots in a directory.</summary>
 /// <remarks>
 /// <see cref="Acquire"/> gives a request exclusive use of a session: from memory, else loaded from its snapshot (checked
 /// against the model: another model's or a corrupt snapshot is never loaded), else created. <see cref="Release"/> writes
 /// the snapshot (temp file + rename) and marks it idle; the least recently used idle sessions beyond the limit are then
-/// evicted from memory (they stay on disk). Thread-safe.
+/// evicted from memory (they stay on disk). Each served model has its own store, so a generate session and an infer
+/// session may share a name. Thread-safe.
 /// </remarks>
 public sealed partial class SessionStore : IDisposable
 {
+    /// <summary>Subdirectory of <c>Sessions:Directory</c> holding the sessions of the model named by <c>InferModel</c>
+    /// (the model named by <c>Model</c> keeps the directory itself, as when it was the only one).</summary>
+    public const string InferModelSubdirectory = "infer";
+
     private readonly Dictionary<string, SessionSlot> _slots = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
-    private readonly ModelHost _modelHost;
-    private readonly SessionsOptions _options;
+    private readonly LoadedModel _model;
+    private readonly bool _persist;
     private readonly int _capacity;
     private readonly ILogger<SessionStore> _logger;
     private long _clock;
 
     /// <summary>Creates the store; the directory is created on first write.</summary>
-    public SessionStore(ModelHost modelHost, IOptions<SessionsOptions> options, IOptions<LimitsOptions> limits, ILogger<SessionStore> logger)
+    /// <param name="model">The model whose sessions these are.</param>
+    /// <param name="directory">Where its snapshots go.</param>
+    /// <param name="persist">Write a snapshot after each request that changed a session (<c>Sessions:Persist</c>).</param>
+    /// <param name="capacity">Sessions kept in memory (<c>Limits:ConcurrentSessions</c>).</param>
+    /// <param name="logger">Restores, failures, evictions.</param>
+    public SessionStore(LoadedModel model, string directory, bool persist, int capacity, ILogger<SessionStore> logger)
     {
-        _modelHost = modelHost;
-        _options = options.Value;
-        _capacity = limits.Value.ConcurrentSessions;
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        _model = model;
+        _persist = persist;
+        _capacity = capacity;
         _logger = logger;
-        Directory = _options.EffectiveDirectory;
+        Directory = directory;
+    }
+
+    /// <summary>The snapshot directory of <paramref name="model"/>'s sessions under <paramref name="sessionsDirectory"/>.</summary>
+    public static string DirectoryFor(LoadedModel model, string sessionsDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return model.Section == InferModelOptions.Section ? Path.Combine(sessionsDirectory, InferModelSubdirectory) : sessionsDirectory;
     }
 
     /// <summary>The snapshot directory.</summary>
@@ -110,7 +128,7 @@ public sealed partial class SessionStore : IDisposable
     /// <param name="error">Why it cannot be used: <c>busy</c>, <c>not_found</c>, <c>session_invalid</c>.</param>
     public SessionSlot? Acquire(string id, bool create, bool reset, out ErrorInfo? error)
     {
-        var model = _modelHost.Ready.Result;
+        var model = _model;
         error = null;
         lock (_gate)
         {
@@ -128,7 +146,7 @@ public sealed partial class SessionStore : IDisposable
             }
 
             string path = PathOf(id);
-            bool onDisk = !reset && _options.Persist && File.Exists(path);
+            bool onDisk = !reset && _persist && File.Exists(path);
             if (!onDisk && !create)
             {
                 error = new ErrorInfo(ErrorCodes.NotFound, $"session '{id}' does not exist; start it with a prompt (\"prompt\" or \"tokens\")");
@@ -157,7 +175,7 @@ public sealed partial class SessionStore : IDisposable
     public void Release(SessionSlot slot, bool save, bool changed = true)
     {
         ArgumentNullException.ThrowIfNull(slot);
-        if (save && changed && _options.Persist) Save(slot);
+        if (save && changed && _persist) Save(slot);
         lock (_gate)
         {
             slot.InUse = false;
@@ -173,7 +191,7 @@ public sealed partial class SessionStore : IDisposable
 
     private void Save(SessionSlot slot)
     {
-        var model = _modelHost.Ready.Result;
+        var model = _model;
         var identity = model.SnapshotIdentity;
         var payload = new float[identity.PayloadLength];
         long position;

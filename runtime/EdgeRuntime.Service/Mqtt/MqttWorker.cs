@@ -15,7 +15,7 @@ namespace EdgeRuntime.Service.Mqtt;
 
 /// <summary>The service's MQTT connection: connect, subscribe, announce, reconnect with backoff, and publish the outbox in order.</summary>
 /// <remarks>
-/// <para>Waits for the model, then connects (MQTT 5, clean start false with a session expiry, Last Will
+/// <para>Waits for the models, then connects (MQTT 5, clean start false with a session expiry, Last Will
 /// <c>{"online":false}</c> retained on the status topic), subscribes to the request topics at QoS 1, and publishes the
 /// retained birth message. When the connection drops it reconnects with exponential backoff and jitter, subscribes again
 /// and re-announces. Replies go through <see cref="MqttOutbox"/>: one publisher sends them in order and retries a message
@@ -70,10 +70,10 @@ public sealed partial class MqttWorker : BackgroundService
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        LoadedModel model;
+        ServedModels models;
         try
         {
-            model = await _modelHost.Ready.WaitAsync(stoppingToken).ConfigureAwait(false);
+            models = await _modelHost.Ready.WaitAsync(stoppingToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is OperationCanceledException or ModelUnavailableException)
         {
@@ -82,7 +82,7 @@ public sealed partial class MqttWorker : BackgroundService
 
         var limits = new RequestLimits { MaxPayloadBytes = _limits.MaxPayloadBytes, MaxPromptTokens = _limits.MaxPromptTokens, MaxNewTokens = _limits.MaxNewTokens };
         bool shared = !string.IsNullOrEmpty(_mqtt.SharedGroup);
-        var handler = new RequestHandler(_topics, new RequestParser(_topics, limits, model.Capabilities), _queue, _outbox, _logger, shared);
+        var handler = new RequestHandler(_topics, new RequestParser(_topics, limits, models.Capabilities), _queue, _outbox, _logger, shared);
         var client = new MqttClientFactory().CreateMqttClient();
         client.ApplicationMessageReceivedAsync += handler.HandleAsync;
         client.DisconnectedAsync += OnDisconnectedAsync;
@@ -102,14 +102,14 @@ public sealed partial class MqttWorker : BackgroundService
                 if (result.ResultCode != MqttClientConnectResultCode.Success)
                     throw new InvalidOperationException($"the broker refused the connection: {result.ResultCode} {result.ReasonString}");
                 await SubscribeAsync(client, stoppingToken).ConfigureAwait(false);
-                await client.PublishAsync(ReplyPublisher.Status(_topics.Status, Birth(model)), stoppingToken).ConfigureAwait(false);
+                await client.PublishAsync(ReplyPublisher.Status(_topics.Status, Birth(models)), stoppingToken).ConfigureAwait(false);
                 LogConnected(_logger, host, port, _topics.Root, result.IsSessionPresent);
                 if (!announcedReady)
                 {
                     announcedReady = true;
-                    LogServing(_logger, _topics.Root, _topics.Generate, _topics.Infer);
+                    LogServing(_logger, _topics.Root, _topics.Generate, Serves(models.Generate), _topics.Infer, Serves(models.Infer));
                 }
-                _notify.Send($"READY=1\nSTATUS=serving {model.Model.Info.Family} on {_topics.Root} via {host}:{port}");
+                _notify.Send($"READY=1\nSTATUS=serving {models.Families} on {_topics.Root} via {host}:{port}");
                 failures = 0;
                 lock (_gate)
                 {
@@ -281,12 +281,13 @@ public sealed partial class MqttWorker : BackgroundService
         return Task.CompletedTask;
     }
 
-    private StatusMessage Birth(LoadedModel model) => new()
+    private StatusMessage Birth(ServedModels models) => new()
     {
         Online = true,
         NodeId = _topics.NodeId,
         Version = Version,
-        Model = model.ToStatus(),
+        Model = (models.Generate ?? models.Infer)!.ToStatus(),
+        Models = models.ToStatus(),
         Limits = new StatusLimits
         {
             MaxPayloadBytes = _limits.MaxPayloadBytes,
@@ -300,13 +301,15 @@ public sealed partial class MqttWorker : BackgroundService
         Since = DateTimeOffset.UtcNow,
     };
 
+    private static string Serves(LoadedModel? model) => model is null ? "no model: unsupported" : $"{model.Model.Info.Family} {model.Kind} model";
+
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     [LoggerMessage(80, LogLevel.Information, "Connected to MQTT broker {Host}:{Port} as {Root} (session present: {SessionPresent})")]
     private static partial void LogConnected(ILogger logger, string host, int port, string root, bool sessionPresent);
 
-    [LoggerMessage(81, LogLevel.Information, "Serving on {Root}: generate requests on '{Generate}', infer requests on '{Infer}'")]
-    private static partial void LogServing(ILogger logger, string root, string generate, string infer);
+    [LoggerMessage(81, LogLevel.Information, "Serving on {Root}: generate requests on '{Generate}' ({GenerateModel}), infer requests on '{Infer}' ({InferModel})")]
+    private static partial void LogServing(ILogger logger, string root, string generate, string generateModel, string infer, string inferModel);
 
     [LoggerMessage(82, LogLevel.Warning, "Lost the connection to MQTT broker {Host}:{Port}; reconnecting")]
     private static partial void LogConnectionLost(ILogger logger, string host, int port);

@@ -13,8 +13,11 @@ public sealed class StatusMessage
     /// <summary>edge-runtime version.</summary>
     public string? Version { get; init; }
 
-    /// <summary>The model served.</summary>
+    /// <summary>The model served on generate, else the one served on infer (the whole story for a node with one model).</summary>
     public StatusModel? Model { get; init; }
+
+    /// <summary>Every model served, by the topic it answers.</summary>
+    public StatusModels? Models { get; init; }
 
     /// <summary>The request limits in force.</summary>
     public StatusLimits? Limits { get; init; }
@@ -26,7 +29,7 @@ public sealed class StatusMessage
     public DateTimeOffset? Since { get; init; }
 }
 
-/// <summary>The model part of the birth message.</summary>
+/// <summary>One model in the birth message.</summary>
 /// <remarks>Immutable.</remarks>
 public sealed class StatusModel
 {
@@ -59,6 +62,17 @@ public sealed class StatusModel
 
     /// <summary>Sequence models: numbers per output step.</summary>
     public int? OutputLength { get; init; }
+}
+
+/// <summary>The <c>models</c> part of the birth message: which model answers which request topic.</summary>
+/// <remarks>Immutable.</remarks>
+public sealed class StatusModels
+{
+    /// <summary>The language model answering <c>generate</c>; absent when generate requests get <c>unsupported</c>.</summary>
+    public StatusModel? Generate { get; init; }
+
+    /// <summary>The sequence model answering <c>infer</c>; absent when infer requests get <c>unsupported</c>.</summary>
+    public StatusModel? Infer { get; init; }
 }
 
 /// <summary>The limits part of the birth message (configuration section <c>Limits</c>).</summary>

@@ -102,6 +102,44 @@ public sealed class EmbeddedServiceFixture : IServiceFixture, IAsyncLifetime
     }
 }
 
+/// <summary>The service as README.md starts it: from the repository root with no model configured, so it serves its
+/// bundled defaults, the sample LM (samples/models/based-moby-q8_0.gguf) on generate and the sample forecaster
+/// (samples/models/aaren-motes.gguf) on infer, on its embedded broker (a free port, one model thread).</summary>
+public sealed class DefaultModelsServiceFixture : IAsyncLifetime
+{
+    private readonly TempDir _dir = TestPaths.NewTempDir();
+    private ServiceProcess? _service;
+
+    public string NodeId { get; } = ServiceArgs.Node("defaults");
+
+    public int BrokerPort { get; private set; }
+
+    /// <summary>Sessions:Directory of the service.</summary>
+    public string SessionsDirectory => _dir.File("sessions");
+
+    internal ServiceProcess Service => _service!;
+
+    public async Task InitializeAsync()
+    {
+        (_service, BrokerPort) = await ServiceProcess.StartEmbeddedAsync(NodeId,
+            _ => [$"--Edge:NodeId={NodeId}", $"--Sessions:Directory={SessionsDirectory}", "--Model:Threads=1"],
+            workingDirectory: TestPaths.Repository);
+    }
+
+    public async Task DisposeAsync()
+    {
+        try
+        {
+            if (_service is { HasExited: false }) await ServiceArgs.StopCleanlyAsync(_service);
+        }
+        finally
+        {
+            _service?.Dispose();
+            _dir.Dispose();
+        }
+    }
+}
+
 /// <summary>Receives sd_notify datagrams the way systemd does, continuously, and lets tests wait for one.</summary>
 internal sealed class NotifyListener : IDisposable
 {

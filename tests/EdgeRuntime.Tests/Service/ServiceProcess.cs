@@ -37,7 +37,9 @@ internal sealed partial class ServiceProcess : IDisposable
         lock (_gate) return _lines.Count(match);
     }
 
-    public static ServiceProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    /// <summary>Starts <c>dotnet edge-runtime.dll</c> in <paramref name="workingDirectory"/> (its content root; default: the
+    /// test binaries' folder, where no bundled default model is found).</summary>
+    public static ServiceProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "edge-runtime.dll");
         Assert.True(File.Exists(dll), $"edge-runtime.dll not found at {dll}");
@@ -46,7 +48,7 @@ internal sealed partial class ServiceProcess : IDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = AppContext.BaseDirectory,
+            WorkingDirectory = workingDirectory ?? AppContext.BaseDirectory,
         };
         psi.ArgumentList.Add(dll);
         foreach (string a in args) psi.ArgumentList.Add(a);
@@ -167,12 +169,12 @@ internal sealed partial class ServiceProcess : IDisposable
     /// <summary>Starts a service on its embedded broker at a free port and waits until it serves; picks another port if
     /// the chosen one was taken in the meantime (another test process may grab it between the check and the bind).</summary>
     public static async Task<(ServiceProcess Service, int Port)> StartEmbeddedAsync(string nodeId, Func<int, IEnumerable<string>> args,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)
     {
         for (int attempt = 1; ; attempt++)
         {
             int port = FreePort();
-            var service = Start([.. args(port), $"--Mqtt:EmbeddedPort={port}"], environment);
+            var service = Start([.. args(port), $"--Mqtt:EmbeddedPort={port}"], environment, workingDirectory);
             try
             {
                 await service.WaitUntilServingAsync(nodeId);

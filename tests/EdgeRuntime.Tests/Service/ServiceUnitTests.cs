@@ -53,11 +53,11 @@ public sealed class ServiceUnitTests
     {
         using var dir = TestPaths.NewTempDir();
         var modelHost = new ModelHost(OptionsFactory.Create(new ModelSourceOptions { Path = TestPaths.Golden("based-tiny"), Threads = 1 }),
-            OptionsFactory.Create(new RuntimeOptions()), new HostingEnvironment { ContentRootPath = dir.Path }, NullLogger<ModelHost>.Instance);
+            OptionsFactory.Create(new InferModelOptions()), OptionsFactory.Create(new RuntimeOptions()), new HostingEnvironment { ContentRootPath = dir.Path },
+            NullLogger<ModelHost>.Instance);
         using var hostLease = modelHost;
-        modelHost.Load();
-        using var store = new SessionStore(modelHost, OptionsFactory.Create(new SessionsOptions { Directory = dir.File("sessions") }),
-            OptionsFactory.Create(new LimitsOptions { ConcurrentSessions = 2, Workers = 1 }), NullLogger<SessionStore>.Instance);
+        var model = modelHost.Load().Generate!;
+        using var store = new SessionStore(model, dir.File("sessions"), persist: true, capacity: 2, NullLogger<SessionStore>.Instance);
 
         for (int i = 0; i < 3; i++)
         {
@@ -96,8 +96,7 @@ public sealed class ServiceUnitTests
         // Reset starts afresh even when the snapshot is unreadable.
         File.WriteAllText(store.PathOf("s2"), "garbage");
         store.Dispose();
-        using var fresh = new SessionStore(modelHost, OptionsFactory.Create(new SessionsOptions { Directory = dir.File("sessions") }),
-            OptionsFactory.Create(new LimitsOptions { ConcurrentSessions = 2, Workers = 1 }), NullLogger<SessionStore>.Instance);
+        using var fresh = new SessionStore(model, dir.File("sessions"), persist: true, capacity: 2, NullLogger<SessionStore>.Instance);
         Assert.Null(fresh.Acquire("s2", create: true, reset: false, out var invalid));
         Assert.Equal(ErrorCodes.SessionInvalid, invalid!.Code);
         var reset = fresh.Acquire("s2", create: true, reset: true, out _)!;
