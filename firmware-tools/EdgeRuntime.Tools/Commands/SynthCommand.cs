@@ -1,5 +1,5 @@
 using System.CommandLine;
-using EdgeRuntime.Tools.Synthesis;
+using EdgeRuntime.Models.Synthesis;
 using Spectre.Console;
 
 namespace EdgeRuntime.Tools.Commands;

@@ -5,7 +5,8 @@ using Microsoft.Extensions.Options;
 
 namespace EdgeRuntime.Service.Commands;
 
-/// <summary>The <c>edge-runtime</c> command line: no command serves over MQTT; <c>generate</c> runs one prompt locally.</summary>
+/// <summary>The <c>edge-runtime</c> command line: no command serves over MQTT; <c>generate</c> runs one prompt locally;
+/// <c>selftest</c> checks the kernels and built-in models on this CPU.</summary>
 /// <remarks>
 /// Serving takes configuration overrides as arguments (<c>--Model:Path=dir --Mqtt:EmbeddedPort=18830 --Edge:NodeId=n1</c>);
 /// anything that does not start with a subcommand or a help/version flag is such an override. Exit codes: 0 ok, 1
@@ -13,7 +14,7 @@ namespace EdgeRuntime.Service.Commands;
 /// </remarks>
 public static class EdgeRuntimeCli
 {
-    private static readonly string[] s_cliWords = ["generate", "help", "--help", "-h", "-?", "/?", "/h", "--version"];
+    private static readonly string[] s_cliWords = ["generate", "selftest", "help", "--help", "-h", "-?", "/?", "/h", "--version"];
 
     /// <summary>Runs the command line; returns the exit code.</summary>
     public static async Task<int> RunAsync(string[] args)
@@ -35,6 +36,7 @@ public static class EdgeRuntimeCli
             "Mqtt:SharedGroup, Mqtt:ChunkFlushMilliseconds, Limits:{MaxPayloadBytes,MaxPromptTokens,MaxNewTokens,QueueLength,\n" +
             "ConcurrentSessions,Workers}, Sessions:{Directory,Persist}. See docs/deploy.md and docs/protocol.md.");
         root.Subcommands.Add(GenerateCommand.Create());
+        root.Subcommands.Add(SelfTestCommand.Create());
 
         var result = root.Parse(args);
         if (result.Errors.Count > 0)

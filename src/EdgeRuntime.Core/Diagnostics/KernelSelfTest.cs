@@ -82,6 +82,8 @@ public static unsafe class KernelSelfTest
             ("matmul f32", Vector256.IsHardwareAccelerated ? "Vector256" : "Scalar"),
             ("matvec q8_0", MatVecQ8_0.PathName),
             ("matvec q4_0", MatVecQ4_0.PathName),
+            ("dot q8_0", MatVecQ8_0.PathName), // the block dot product inside each q8_0 row
+            ("dot q4_0", MatVecQ4_0.PathName),
             ("prefill q8_0/q4_0 4-token", Avx2.IsSupported ? "X86" : Dp.IsSupported ? "Dp" : "none (one token at a time)"),
         };
         return new KernelSelfTestReport(checks, dispatch);

@@ -4,7 +4,7 @@ using EdgeRuntime.Models.Families.Based;
 using EdgeRuntime.Models.Families.TransNormer;
 using EdgeRuntime.Models.Sessions;
 using EdgeRuntime.Tools.Commands;
-using EdgeRuntime.Tools.Synthesis;
+using EdgeRuntime.Models.Synthesis;
 
 namespace EdgeRuntime.Tests.Tools;
 

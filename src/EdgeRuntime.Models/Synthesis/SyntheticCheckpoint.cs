@@ -4,7 +4,7 @@ using System.Text.Json;
 using EdgeRuntime.Models.Formats.Safetensors;
 using EdgeRuntime.Models.Sampling;
 
-namespace EdgeRuntime.Tools.Synthesis;
+namespace EdgeRuntime.Models.Synthesis;
 
 /// <summary>How a synthetic tensor is filled.</summary>
 public enum SyntheticInit

@@ -1,4 +1,4 @@
-namespace EdgeRuntime.Tools.Synthesis;
+namespace EdgeRuntime.Models.Synthesis;
 
 /// <summary>The published model shapes <c>edgefw synth</c> knows: BASED 360M and 1B, TransNormerLLM 385M and 1B, and a
 /// small Aaren sensor model. Every number cites where it comes from.</summary>
@@ -42,6 +42,15 @@ public static class SyntheticPresets
         // about 3.2M parameters, sized for a microcontroller-class edge device streaming one sample per step.
         Aaren("aaren-small", input: 16, hidden: 256, layers: 4, heads: 8, mlp: 1024, output: 16,
             "this project's sensor forecaster (no published Aaren checkpoint); layout of shared/golden/README.md"),
+        // Self-test sizes (`edge-runtime selftest` builds these in a temporary directory): every mechanism of each family at
+        // a few kilobytes — BASED with one layer of each mixer and a 16-token window, TransNormerLLM with LRPE in layer 0 of
+        // two, Aaren with two layers. Not published models.
+        Based("based-micro", hidden: 64, layers: 3, linear: [1], sliding: [2], parallel: null,
+            "edge-runtime selftest: one conv, one Taylor linear-attention and one sliding-window layer", heads: 4, window: 16, vocab: 96),
+        TransNormer("transnormer-micro", embed: 64, layers: 2, heads: 4, glu: 128,
+            "edge-runtime selftest: two layers, LRPE in layer 0", vocab: 96),
+        Aaren("aaren-micro", input: 4, hidden: 32, layers: 2, heads: 4, mlp: 64, output: 4,
+            "edge-runtime selftest: two layers"),
     ];
 
     /// <summary>The preset called <paramref name="name"/>, or null.</summary>
@@ -53,16 +62,17 @@ public static class SyntheticPresets
     /// <summary>BASED vocabulary as stored (already a multiple of 8).</summary>
     public const int BasedVocab = 50264;
 
-    private static SyntheticPreset Based(string name, int hidden, int layers, int[] linear, int[] sliding, string? parallel, string source)
+    private static SyntheticPreset Based(string name, int hidden, int layers, int[] linear, int[] sliding, string? parallel, string source,
+        int heads = 16, int window = 256, int vocab = BasedVocab)
     {
-        const int heads = 16, feature = 16, window = 256, expand = 4, kernel = 3;
-        int inner = 2 * hidden;  // n_inner = 2·n_embd; GatedMlp rounds to a multiple of 256 (already one here)
+        const int feature = 16, expand = 4, kernel = 3;
+        int inner = (2 * hidden + 255) / 256 * 256;  // n_inner = 2·n_embd; GatedMlp rounds to a multiple of 256 (already one at published sizes)
         int convInner = expand * hidden / 2;
         string config(int n) => SyntheticCheckpoint.Json(w =>
         {
             w.WriteString("_target_", "based.models.gpt.GPT2MixerConfig");
             w.WriteString("model_type", "gpt2");
-            w.WriteNumber("vocab_size", BasedVocab);
+            w.WriteNumber("vocab_size", vocab);
             w.WriteNumber("pad_vocab_size_multiple", 8);
             w.WriteNumber("n_embd", hidden);
             w.WriteNumber("n_head", heads);
@@ -110,7 +120,7 @@ public static class SyntheticPresets
         });
         IEnumerable<SyntheticTensor> tensors(int n)
         {
-            yield return SyntheticTensor.Normal("transformer.embeddings.word_embeddings.weight", Std, BasedVocab, hidden);
+            yield return SyntheticTensor.Normal("transformer.embeddings.word_embeddings.weight", Std, vocab, hidden);
             for (int l = 0; l < n; l++)
             {
                 string p = $"transformer.layers.{l}", m = p + ".mixer";
@@ -142,13 +152,12 @@ public static class SyntheticPresets
             yield return SyntheticTensor.Constant("transformer.ln_f.weight", 1, hidden);
         }
         return new SyntheticPreset(name, "based", layers,
-            $"BASED d={hidden}, {layers} layers (conv / Taylor linear attention at [{string.Join(",", linear)}] / sliding window 256 at [{string.Join(",", sliding)}]), vocab {BasedVocab}",
+            $"BASED d={hidden}, {layers} layers (conv / Taylor linear attention at [{string.Join(",", linear)}] / sliding window {window} at [{string.Join(",", sliding)}]), vocab {vocab}",
             source, config, tensors);
     }
 
-    private static SyntheticPreset TransNormer(string name, int embed, int layers, int heads, int glu, string source)
+    private static SyntheticPreset TransNormer(string name, int embed, int layers, int heads, int glu, string source, int vocab = 64000)
     {
-        const int vocab = 64000;
         string config(int n) => SyntheticCheckpoint.Json(w =>
         {
             w.WriteStartArray("architectures");

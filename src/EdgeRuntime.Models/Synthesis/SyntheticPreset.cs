@@ -1,4 +1,4 @@
-namespace EdgeRuntime.Tools.Synthesis;
+namespace EdgeRuntime.Models.Synthesis;
 
 /// <summary>The shapes of one published model: its <c>config.json</c> and the names and shapes of its tensors, for any layer
 /// count up to the published one (<c>edgefw synth --layers</c> keeps the first N layers and their mixer pattern).</summary>
