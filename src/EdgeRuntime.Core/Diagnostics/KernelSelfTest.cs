@@ -79,7 +79,7 @@ public static unsafe class KernelSelfTest
         {
             ("dot f32", Dot.PathName),
             ("matvec f32", Vector256.IsHardwareAccelerated ? "Vector256" : Vector128.IsHardwareAccelerated ? "Vector128" : "Scalar"),
-            ("matmul f32", Vector256.IsHardwareAccelerated ? "Vector256" : "Scalar"),
+            ("matmul f32", Vector256.IsHardwareAccelerated ? "Vector256" : Vector128.IsHardwareAccelerated ? "Vector128 (mat-vec per token)" : "Scalar"),
             ("matvec q8_0", MatVecQ8_0.PathName),
             ("matvec q4_0", MatVecQ4_0.PathName),
             ("dot q8_0", MatVecQ8_0.PathName), // the block dot product inside each q8_0 row
@@ -154,7 +154,7 @@ public static unsafe class KernelSelfTest
 
     private static void CheckMatMulF32(Random rng, List<KernelCheck> checks)
     {
-        var acc = new Accumulator("matmul f32", Vector256.IsHardwareAccelerated ? "Vector256" : "Scalar");
+        var acc = new Accumulator("matmul f32", Vector256.IsHardwareAccelerated ? "Vector256" : Vector128.IsHardwareAccelerated ? "Vector128 (mat-vec per token)" : "Scalar");
         (int Rows, int Cols, int Tokens)[] shapes = [(1, 1, 1), (3, 9, 5), (7, 33, 4), (13, 130, 9)];
         foreach (var (rows, cols, tokens) in shapes)
         {

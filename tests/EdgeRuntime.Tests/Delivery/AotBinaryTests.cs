@@ -37,6 +37,20 @@ public sealed class AotBinaryTests(ITestOutputHelper output)
         Assert.Equal("Dp", paths["dot q4_0"]);
         Assert.Equal("Dp", paths["prefill q8_0/q4_0 4-token"]);
         Assert.Equal("Vector128", paths["dot f32"]);
+        Assert.Equal("Vector128 (mat-vec per token)", paths["matmul f32"]);
+    }
+
+    [AotFact("linux-arm64")]
+    public void Arm64Binary_RefusesToStart_OnACpuWithoutTheDotProduct()
+    {
+        // Cortex-A72 (Raspberry Pi 4) is ARMv8.0: below the armv8.2-a,dotprod,rcpc baseline. The runtime's start-up check
+        // must stop the binary with a message instead of letting it die on an illegal instruction mid-request.
+        var (code, stdout, stderr) = Artifacts.Run("linux-arm64", Artifacts.Require("linux-arm64", "edge-runtime"), ["selftest"],
+            TimeSpan.FromMinutes(2), qemuCpu: "cortex-a72");
+        output.WriteLine($"exit {code}\n{stdout}\n{stderr}");
+        Assert.NotEqual(0, code);
+        Assert.Contains("The required instruction sets are not supported by the current CPU", stdout + stderr);
+        Assert.DoesNotContain("PASS", stdout);
     }
 
     [AotFact("linux-x64")]

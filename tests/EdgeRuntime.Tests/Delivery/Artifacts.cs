@@ -34,7 +34,7 @@ internal static class Artifacts
     }
 
     /// <summary>Runs <paramref name="exe"/> natively (x64) or under qemu (arm64 binaries).</summary>
-    public static (int Code, string Stdout, string Stderr) Run(string rid, string exe, IEnumerable<string> args, TimeSpan timeout, string? workingDirectory = null)
+    public static (int Code, string Stdout, string Stderr) Run(string rid, string exe, IEnumerable<string> args, TimeSpan timeout, string? workingDirectory = null, string? qemuCpu = null)
     {
         if (rid == "linux-arm64")
         {
@@ -42,7 +42,8 @@ internal static class Artifacts
                 $"{Qemu} not found on PATH: install it (apt-get install -y qemu-user-static libc6-arm64-cross; .ci/run does this) to run the arm64 binary");
             if (!File.Exists(Path.Combine(Arm64Sysroot, "lib", "ld-linux-aarch64.so.1")))
                 throw new Xunit.Sdk.XunitException($"{Arm64Sysroot}/lib/ld-linux-aarch64.so.1 not found: apt-get install -y libc6-arm64-cross (.ci/run does this)");
-            return RunProcess(qemu, ["-L", Arm64Sysroot, exe, .. args], timeout, workingDirectory);
+            string[] cpu = qemuCpu is null ? [] : ["-cpu", qemuCpu];
+            return RunProcess(qemu, [.. cpu, "-L", Arm64Sysroot, exe, .. args], timeout, workingDirectory);
         }
         return RunProcess(exe, args, timeout, workingDirectory);
     }

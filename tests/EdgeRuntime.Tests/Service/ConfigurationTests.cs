@@ -9,6 +9,7 @@ public sealed class ConfigurationTests
     [InlineData("--Mqtt:Broker=host:99999", "Mqtt:Broker")]
     [InlineData("--Edge:NodeId=bad/node", "Edge:NodeId")]
     [InlineData("--Limits:QueueLength=many", "QueueLength")]
+    [InlineData("--Runtime:Device=tpu", "Runtime:Device")]
     public async Task BadSetting_StopsAtStart_NamingTheKey(string argument, string named)
     {
         using var service = ServiceProcess.Start([argument, $"--Mqtt:EmbeddedPort={ServiceProcess.FreePort()}"]);
