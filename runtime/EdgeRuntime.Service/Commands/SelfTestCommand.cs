@@ -60,12 +60,12 @@ public static class SelfTestCommand
                 Version = version,
                 Architecture = RuntimeInformation.ProcessArchitecture.ToString(),
                 Framework = RuntimeInformation.FrameworkDescription,
-                NativeAot = !RuntimeFeature(),
+                NativeAot = !IsJit,
                 ProcessorCount = Environment.ProcessorCount,
                 Isa = Isa(),
                 Paths = kernels.Dispatch.Select(d => new SelfTestPath(d.Kernel, d.Path)).ToList(),
-                Kernels = kernels.Checks.Select(c => new SelfTestKernel(c.Kernel, c.Path, c.MaxError, c.Tolerance, c.Pass, c.Cases)).ToList(),
-                Models = models.Checks.Select(c => new SelfTestModel(c.Model, c.Type, c.Check, c.MaxRelError, c.RelRms, c.Bound, c.Pass, c.Detail)).ToList(),
+                Kernels = kernels.Checks,
+                Models = models.Checks,
                 Seconds = Math.Round(started.Elapsed.TotalSeconds, 3),
             };
             output.WriteLine(JsonSerializer.Serialize(result, SelfTestJsonContext.Default.SelfTestResult));
@@ -73,16 +73,14 @@ public static class SelfTestCommand
         }
 
         output.WriteLine($"edge-runtime {version} selftest: {RuntimeInformation.ProcessArchitecture}, {RuntimeInformation.FrameworkDescription}" +
-            $"{(RuntimeFeature() ? " (JIT)" : " (NativeAOT)")}, {Environment.ProcessorCount} cpus");
+            $"{(IsJit ? " (JIT)" : " (NativeAOT)")}, {Environment.ProcessorCount} cpus");
         output.WriteLine("isa: " + string.Join(" ", Isa().Select(kv => $"{kv.Key}={kv.Value}")));
         output.WriteLine("kernel paths:");
         foreach (var (kernel, path) in kernels.Dispatch) output.WriteLine($"  {kernel}: {path}");
         output.WriteLine("kernel checks (vector path against its scalar reference):");
-        foreach (var line in kernels.ToText().Split('\n'))
-            if (line.Contains("maxErr", StringComparison.Ordinal)) output.WriteLine("  " + line.TrimEnd('\r'));
+        foreach (var c in kernels.Checks) output.WriteLine("  " + c.Format());
         output.WriteLine("model checks (built-in models: parallel form against the recurrence; q8_0 within its budget):");
-        foreach (var line in models.ToText().Split('\n'))
-            if (line.StartsWith("model ", StringComparison.Ordinal)) output.WriteLine("  " + line.TrimEnd('\r'));
+        foreach (var c in models.Checks) output.WriteLine("  " + c.Format());
         int failed = kernels.Checks.Count(c => !c.Pass) + models.Checks.Count(c => !c.Pass);
         output.WriteLine(pass
             ? $"PASS: {kernels.Checks.Count} kernel checks, {models.Checks.Count} model checks ({started.Elapsed.TotalSeconds:F1} s)"
@@ -91,7 +89,7 @@ public static class SelfTestCommand
     }
 
     /// <summary>True when running on a JIT (dotnet run), false in the NativeAOT binary.</summary>
-    private static bool RuntimeFeature() => System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeCompiled;
+    private static bool IsJit => System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeCompiled;
 
     private static Dictionary<string, bool> Isa() => new()
     {
@@ -118,19 +116,13 @@ internal sealed class SelfTestResult
     public int ProcessorCount { get; init; }
     public Dictionary<string, bool> Isa { get; init; } = [];
     public List<SelfTestPath> Paths { get; init; } = [];
-    public List<SelfTestKernel> Kernels { get; init; } = [];
-    public List<SelfTestModel> Models { get; init; } = [];
+    public IReadOnlyList<KernelCheck> Kernels { get; init; } = [];
+    public IReadOnlyList<ModelCheck> Models { get; init; } = [];
     public double Seconds { get; init; }
 }
 
 /// <summary>The path a dispatcher picks, e.g. <c>dot q8_0</c> → <c>Dp</c>.</summary>
 internal sealed record SelfTestPath(string Kernel, string Path);
-
-/// <summary>One kernel path against its scalar reference.</summary>
-internal sealed record SelfTestKernel(string Kernel, string Path, double MaxError, double Tolerance, bool Pass, string Cases);
-
-/// <summary>One built-in model check.</summary>
-internal sealed record SelfTestModel(string Model, string Type, string Check, double MaxRelError, double RelRms, double Bound, bool Pass, string? Detail);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]

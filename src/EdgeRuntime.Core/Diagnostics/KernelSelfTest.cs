@@ -17,7 +17,12 @@ namespace EdgeRuntime.Core.Diagnostics;
 /// <param name="Tolerance">Bound on <paramref name="MaxError"/> (for sums: the bound of the longest case).</param>
 /// <param name="Pass">Every case within its bound and finite.</param>
 /// <param name="Cases">Shapes checked, for the report.</param>
-public sealed record KernelCheck(string Kernel, string Path, double MaxError, double Tolerance, bool Pass, string Cases);
+public sealed record KernelCheck(string Kernel, string Path, double MaxError, double Tolerance, bool Pass, string Cases)
+{
+    /// <summary>One report line: <c>matvec q8_0 [AdvSimd]   maxErr …  tol …  pass  shapes</c>.</summary>
+    public string Format() => System.FormattableString.Invariant(
+        $"{Kernel + " [" + Path + "]",-44} maxErr {MaxError,9:E2}  tol {Tolerance,9:E2}  {(Pass ? "pass" : "FAIL")}  {Cases}");
+}
 
 /// <summary>The result of <see cref="KernelSelfTest.Run"/>.</summary>
 /// <param name="Checks">Every kernel path that this CPU can run, checked.</param>
@@ -37,9 +42,7 @@ public sealed record KernelSelfTestReport(IReadOnlyList<KernelCheck> Checks, IRe
         sb.AppendLine($"isa: AdvSimd={AdvSimd.IsSupported} Dp={Dp.IsSupported} Avx2={Avx2.IsSupported} AvxVnni={AvxVnni.IsSupported} Avx512F={Avx512F.IsSupported} " +
             $"Vector128={Vector128.IsHardwareAccelerated} Vector256={Vector256.IsHardwareAccelerated} Vector512={Vector512.IsHardwareAccelerated}");
         foreach (var (kernel, path) in Dispatch) sb.AppendLine($"dispatch {kernel}: {path}");
-        foreach (var c in Checks)
-            sb.AppendLine(System.FormattableString.Invariant(
-                $"{c.Kernel + " [" + c.Path + "]",-44} maxErr {c.MaxError,9:E2}  tol {c.Tolerance,9:E2}  {(c.Pass ? "pass" : "FAIL")}  {c.Cases}"));
+        foreach (var c in Checks) sb.AppendLine(c.Format());
         sb.AppendLine(Pass ? $"PASS ({Checks.Count} checks)" : $"FAIL ({Checks.Count(c => !c.Pass)} of {Checks.Count} checks)");
         return sb.ToString();
     }

@@ -17,7 +17,12 @@ namespace EdgeRuntime.Models.Diagnostics;
 /// <param name="Bound">The budget's primary bound.</param>
 /// <param name="Pass">Within every bound of the budget, all outputs finite.</param>
 /// <param name="Detail">Why it failed, or null.</param>
-public sealed record ModelCheck(string Model, string Type, string Check, double MaxRelError, double RelRms, double Bound, bool Pass, string? Detail);
+public sealed record ModelCheck(string Model, string Type, string Check, double MaxRelError, double RelRms, double Bound, bool Pass, string? Detail)
+{
+    /// <summary>One report line: <c>model based-micro q8_0 prefill-all   maxRel …  relRms …  bound …  pass</c>.</summary>
+    public string Format() => string.Create(CultureInfo.InvariantCulture,
+        $"model {Model + " " + Type + " " + Check,-44} maxRel {MaxRelError,9:E2}  relRms {RelRms,9:E2}  bound {Bound,9:E2}  {(Pass ? "pass" : "FAIL")}{(Detail is null ? "" : "  " + Detail)}");
+}
 
 /// <summary>The result of <see cref="ModelSelfTest.Run"/>.</summary>
 /// <param name="Checks">Every check, in order.</param>
@@ -31,9 +36,7 @@ public sealed record ModelSelfTestReport(IReadOnlyList<ModelCheck> Checks)
     public string ToText()
     {
         var sb = new StringBuilder();
-        foreach (var c in Checks)
-            sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"model {c.Model + " " + c.Type + " " + c.Check,-44} maxRel {c.MaxRelError,9:E2}  relRms {c.RelRms,9:E2}  bound {c.Bound,9:E2}  {(c.Pass ? "pass" : "FAIL")}{(c.Detail is null ? "" : "  " + c.Detail)}"));
+        foreach (var c in Checks) sb.AppendLine(c.Format());
         sb.AppendLine(Pass ? $"PASS ({Checks.Count} model checks)" : $"FAIL ({Checks.Count(c => !c.Pass)} of {Checks.Count} model checks)");
         return sb.ToString();
     }

@@ -76,7 +76,7 @@ public sealed class AotBinaryTests(ITestOutputHelper output)
     public void X64Edgefw_VerifiesTheShippedSampleModels_WithinTheirBudgets()
     {
         string edgefw = Artifacts.Require("linux-x64", "edgefw");
-        string samples = Path.Combine(Artifacts.RepositoryRoot(), "samples", "models");
+        string samples = Path.Combine(TestPaths.Repository, "samples", "models");
         foreach (var (model, golden) in new[] { ("based-moby-q8_0.gguf", "based-moby.golden.safetensors"), ("aaren-motes.gguf", "aaren-motes.golden.safetensors") })
         {
             var (code, stdout, stderr) = Artifacts.Run("linux-x64", edgefw,

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace EdgeRuntime.Tests.Delivery;
 
 /// <summary>The NativeAOT binaries under <c>artifacts/&lt;rid&gt;/</c> (built by <c>dotnet publish … -o artifacts/&lt;rid&gt;</c>;
@@ -12,14 +10,7 @@ internal static class Artifacts
     /// <summary>Set by .ci/run: a missing binary fails the test instead of skipping it.</summary>
     public static bool Required => Environment.GetEnvironmentVariable("EDGE_REQUIRE_AOT") == "1";
 
-    public static string RepositoryRoot()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "EdgeRuntime.sln"))) return d.FullName;
-        throw new DirectoryNotFoundException($"EdgeRuntime.sln not found above {AppContext.BaseDirectory}");
-    }
-
-    public static string Binary(string rid, string name) => Path.Combine(RepositoryRoot(), "artifacts", rid, name);
+    public static string Binary(string rid, string name) => Path.Combine(TestPaths.Repository, "artifacts", rid, name);
 
     public static string PublishCommand(string rid, string name) =>
         $"dotnet publish {(name == "edgefw" ? "firmware-tools/EdgeRuntime.Tools" : "runtime/EdgeRuntime.Service")} -c Release -r {rid} -o artifacts/{rid}";
@@ -33,49 +24,41 @@ internal static class Artifacts
         return path;
     }
 
-    /// <summary>Runs <paramref name="exe"/> natively (x64) or under qemu (arm64 binaries).</summary>
-    public static (int Code, string Stdout, string Stderr) Run(string rid, string exe, IEnumerable<string> args, TimeSpan timeout, string? workingDirectory = null, string? qemuCpu = null)
+    /// <summary>Runs <paramref name="exe"/> natively (x64) or under qemu (arm64 binaries; <paramref name="qemuCpu"/> picks the
+    /// emulated CPU, default qemu's own).</summary>
+    public static (int Code, string Stdout, string Stderr) Run(string rid, string exe, IEnumerable<string> args, TimeSpan timeout,
+        string? qemuCpu = null, params (string Name, string Value)[] environment)
     {
         if (rid == "linux-arm64")
         {
-            string qemu = FindOnPath(Qemu) ?? throw new Xunit.Sdk.XunitException(
-                $"{Qemu} not found on PATH: install it (apt-get install -y qemu-user-static libc6-arm64-cross; .ci/run does this) to run the arm64 binary");
-            if (!File.Exists(Path.Combine(Arm64Sysroot, "lib", "ld-linux-aarch64.so.1")))
-                throw new Xunit.Sdk.XunitException($"{Arm64Sysroot}/lib/ld-linux-aarch64.so.1 not found: apt-get install -y libc6-arm64-cross (.ci/run does this)");
+            string qemu = RequireQemu();
             string[] cpu = qemuCpu is null ? [] : ["-cpu", qemuCpu];
-            return RunProcess(qemu, [.. cpu, "-L", Arm64Sysroot, exe, .. args], timeout, workingDirectory);
+            return RunProcess(qemu, [.. cpu, "-L", Arm64Sysroot, exe, .. args], timeout, environment);
         }
-        return RunProcess(exe, args, timeout, workingDirectory);
+        return RunProcess(exe, args, timeout, environment);
     }
 
-    public static (int Code, string Stdout, string Stderr) RunProcess(string file, IEnumerable<string> args, TimeSpan timeout, string? workingDirectory = null)
+    /// <summary>The path of qemu-aarch64-static, after checking that it and the arm64 C library are installed; fails saying
+    /// what to install otherwise (a missing tool fails, it is never skipped).</summary>
+    public static string RequireQemu()
     {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        if (workingDirectory is not null) psi.WorkingDirectory = workingDirectory;
-        foreach (string a in args) psi.ArgumentList.Add(a);
-        // The test host's DOTNET_* knobs (and its build servers) must not reach the binaries under test.
-        foreach (string key in psi.Environment.Keys.Where(k => k.StartsWith("DOTNET_", StringComparison.Ordinal) && k != "DOTNET_CLI_TELEMETRY_OPTOUT").ToList())
+        string qemu = ChildProcess.FindOnPath(Qemu) ?? throw new Xunit.Sdk.XunitException(
+            $"{Qemu} not found on PATH: install it (apt-get install -y qemu-user-static libc6-arm64-cross; .ci/run does this) to run arm64 code");
+        if (!File.Exists(Path.Combine(Arm64Sysroot, "lib", "ld-linux-aarch64.so.1")))
+            throw new Xunit.Sdk.XunitException($"{Arm64Sysroot}/lib/ld-linux-aarch64.so.1 not found: apt-get install -y libc6-arm64-cross (.ci/run does this)");
+        return qemu;
+    }
+
+    /// <summary>Runs <paramref name="file"/> with <paramref name="environment"/> added; the test host's own code-path knobs
+    /// (<c>DOTNET_Enable*</c>, <c>DOTNET_TieredCompilation</c>) do not reach it.</summary>
+    public static (int Code, string Stdout, string Stderr) RunProcess(string file, IEnumerable<string> args, TimeSpan timeout,
+        params (string Name, string Value)[] environment)
+    {
+        var psi = ChildProcess.Describe(file, args);
+        foreach (string key in psi.Environment.Keys.Where(k => k.StartsWith("DOTNET_Enable", StringComparison.Ordinal) || k == "DOTNET_TieredCompilation").ToList())
             psi.Environment.Remove(key);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(timeout))
-        {
-            p.Kill(entireProcessTree: true);
-            throw new Xunit.Sdk.XunitException($"{file} {string.Join(" ", args)} did not finish within {timeout}");
-        }
-        p.WaitForExit();
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
-
-    public static string? FindOnPath(string name)
-    {
-        foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-        {
-            string candidate = Path.Combine(dir, name);
-            if (File.Exists(candidate)) return candidate;
-        }
-        return null;
+        foreach (var (name, value) in environment) psi.Environment[name] = value;
+        return ChildProcess.Run(psi, timeout);
     }
 }
 

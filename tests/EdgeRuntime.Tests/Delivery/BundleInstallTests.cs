@@ -11,7 +11,7 @@ namespace EdgeRuntime.Tests.Delivery;
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class BundleInstallTests(ITestOutputHelper output)
 {
-    private static string Repo => Artifacts.RepositoryRoot();
+    private static string Repo => TestPaths.Repository;
     private static string Deploy => Path.Combine(Repo, "runtime", "deploy");
     private static string SmallModel => Path.Combine(Repo, "samples", "models", "aaren-motes.gguf");
 

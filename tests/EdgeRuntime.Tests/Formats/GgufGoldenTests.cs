@@ -240,7 +240,7 @@ public sealed class GgufGoldenTests(GgufGoldenFixture fixture, ITestOutputHelper
     [Fact]
     public void BudgetTable_InDocs_MatchesTheCode()
     {
-        string docs = Path.Combine(RepositoryRoot(), "docs", "formats.md");
+        string docs = Path.Combine(TestPaths.Repository, "docs", "formats.md");
         Assert.True(File.Exists(docs), $"missing {docs}");
         var rows = new List<(string Type, string? Family, double RelRms, double Top1)>();
         foreach (string line in File.ReadLines(docs))
@@ -270,13 +270,6 @@ public sealed class GgufGoldenTests(GgufGoldenFixture fixture, ITestOutputHelper
     }
 
     private static string GoldenPath(string dir) => Path.Combine(TestPaths.Golden(dir), "golden.safetensors");
-
-    private static string RepositoryRoot()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "EdgeRuntime.sln"))) return d.FullName;
-        throw new DirectoryNotFoundException($"EdgeRuntime.sln not found above {AppContext.BaseDirectory}");
-    }
 
     private void Print(VerifyReport report)
     {

@@ -114,10 +114,9 @@ public sealed class MqttScriptTests(DefaultModelsServiceFixture fixture) : IClas
     /// <summary>The scripts need bash and the mosquitto clients; a missing one fails the test, saying what to install.</summary>
     private static void RequireTools()
     {
-        string[] path = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries);
         foreach (string tool in new[] { "bash", "mosquitto_pub", "mosquitto_sub" })
         {
-            if (!path.Any(dir => File.Exists(Path.Combine(dir, tool))))
+            if (ChildProcess.FindOnPath(tool) is null)
                 Assert.Fail($"{tool} is not on PATH; the samples/mqtt scripts need bash and the mosquitto clients: install them with 'apt-get install -y mosquitto-clients' (.ci/run does this in CI)");
         }
     }
@@ -125,9 +124,7 @@ public sealed class MqttScriptTests(DefaultModelsServiceFixture fixture) : IClas
     private ProcessStartInfo Script(string name, string[] args, Dictionary<string, string>? environment)
     {
         RequireTools();
-        var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(s_scripts, name));
-        foreach (string a in args) psi.ArgumentList.Add(a);
+        var psi = ChildProcess.Describe("bash", [Path.Combine(s_scripts, name), .. args]);
         psi.Environment.Remove("NODE");
         psi.Environment["MQTT_HOST"] = "127.0.0.1";
         psi.Environment["MQTT_PORT"] = fixture.BrokerPort.ToString(CultureInfo.InvariantCulture);
@@ -136,23 +133,8 @@ public sealed class MqttScriptTests(DefaultModelsServiceFixture fixture) : IClas
         return psi;
     }
 
-    private async Task<(int Code, string Stdout, string Stderr)> RunAsync(string name, string[]? args = null, Dictionary<string, string>? environment = null)
-    {
-        using var p = Process.Start(Script(name, args ?? [], environment))!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        try
-        {
-            await p.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            p.Kill(entireProcessTree: true);
-            Assert.Fail($"{name} did not exit within 3 minutes; stderr: {await stderr}");
-        }
-        return (p.ExitCode, await stdout, await stderr);
-    }
+    private Task<(int Code, string Stdout, string Stderr)> RunAsync(string name, string[]? args = null, Dictionary<string, string>? environment = null) =>
+        ChildProcess.RunAsync(Script(name, args ?? [], environment), TimeSpan.FromMinutes(3));
 
     private RunningScript StartScript(string name, string[] args, Dictionary<string, string> environment) => new(Process.Start(Script(name, args, environment))!, name);
 

@@ -151,26 +151,8 @@ public sealed class SensorForecastTests(DefaultModelsServiceFixture fixture, ITe
 
     private string Port => fixture.BrokerPort.ToString(CultureInfo.InvariantCulture);
 
-    private static async Task<(int Code, string Stdout, string Stderr)> RunClientAsync(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "sensor-forecast.dll"));
-        foreach (string a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        try
-        {
-            await p.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            p.Kill(entireProcessTree: true);
-            Assert.Fail($"sensor-forecast did not exit within 3 minutes; stderr: {await stderr}");
-        }
-        return (p.ExitCode, await stdout, await stderr);
-    }
+    private static Task<(int Code, string Stdout, string Stderr)> RunClientAsync(params string[] args) =>
+        ChildProcess.RunAsync(ChildProcess.Describe("dotnet", [Path.Combine(AppContext.BaseDirectory, "sensor-forecast.dll"), .. args]), TimeSpan.FromMinutes(3));
 
     /// <summary>The rows of sensor-forecast's --out file by column name.</summary>
     private static List<Dictionary<string, string>> ReadForecasts(string path)

@@ -11,14 +11,7 @@ public sealed class EdgeFwProcessTests
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "edgefw.dll");
         Assert.True(File.Exists(dll), $"edgefw.dll not found at {dll}");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(dll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(5)), "edgefw did not exit within 5 minutes");
-        return (p.ExitCode, stdout.Result, stderr.Result);
+        return ChildProcess.Run(ChildProcess.Describe("dotnet", [dll, .. args]), TimeSpan.FromMinutes(5));
     }
 
     [Theory]
